@@ -1,0 +1,85 @@
+"""create_app(): configuration, extensions, blueprints and error handlers of the moderation service."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Flask
+from flask_smorest import Api
+from sqlalchemy import event
+
+from moderation import http_errors
+from moderation.config import load_config
+from moderation.extensions import db, limiter, migrate
+from moderation.models_holder import ModelHolder
+
+
+class ProblemApi(Api):
+    """flask-smorest documents its default errors as JSON; ours are problem+json."""
+
+    def _register_responses(self):
+        import http
+
+        from flask_smorest.utils import prepare_response
+
+        from moderation.api.schemas import Problem
+
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = Problem
+                prepare_response(response, self.spec, "application/problem+json")
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Problem details (RFC 9457)", "schema": Problem}
+        prepare_response(response, self.spec, "application/problem+json")
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
+
+def _sqlite_pragmas(dbapi_connection, _record):
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers run while one writer commits; NORMAL is durable across process crashes in WAL.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    from moderation.api import comments, health
+    from moderation.core.policy import PolicySettings
+    from moderation.core.submissions import IntakeSettings
+
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.update(load_config(overrides=test_config))
+    app.instance_path = app.config["MODERATION_INSTANCE_DIR"]
+
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+    migrate.init_app(app, db, directory=str(__import__("pathlib").Path(__file__).parent / "migrations"),
+                     render_as_batch=True)
+    limiter.init_app(app)
+
+    api = ProblemApi(app)
+    api.register_blueprint(comments.blp)
+    app.register_blueprint(health.bp)
+    http_errors.register(app)
+
+    @app.after_request
+    def _api_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response
+
+    holder = ModelHolder()
+    if app.config.get("MODERATION_LOAD_MODEL", True):
+        holder.load(app.config["MODERATION_MODELS_DIR"], app.config["MODERATION_MODEL_VERSION"],
+                    required=app.config["MODERATION_MODEL_REQUIRED"])
+    app.extensions["moderation.models"] = holder
+    app.extensions["moderation.intake_settings"] = IntakeSettings(
+        policy=PolicySettings(auto_approve=app.config["MODERATION_AUTO_APPROVE"],
+                              auto_spam=app.config["MODERATION_AUTO_SPAM"]),
+        flood_interval=dt.timedelta(seconds=app.config["MODERATION_FLOOD_INTERVAL_SECONDS"]),
+        scoring_timeout_s=app.config["MODERATION_SCORING_TIMEOUT_MS"] / 1000,
+    )
+    return app

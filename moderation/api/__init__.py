@@ -1,0 +1,1 @@
+"""JSON API for the news site (flask-smorest blueprints)."""

@@ -1,0 +1,157 @@
+"""Intake of comments, their status for the site, and the public threads of articles."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+
+from flask import Response, current_app, g, request, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from webargs.flaskparser import FlaskParser
+
+from moderation.api.schemas import CommentIn, Problem, Receipt, SiteComment, ThreadPage, ThreadQuery
+from moderation.core import queries, submissions
+from moderation.core.sites import authenticate_site
+from moderation.errors import FieldErrors, MalformedJson
+from moderation.extensions import db, limiter
+
+
+class ProblemParser(FlaskParser):
+    """Hands validation failures to the one error translator instead of webargs' own 422 body."""
+
+    def handle_error(self, error, req, schema, *, error_status_code, error_headers):
+        messages = error.messages.get("json", error.messages.get("query", error.messages))
+        flat: dict[str, list[str]] = {}
+        for field, codes in messages.items():
+            if isinstance(codes, dict):
+                for inner, inner_codes in codes.items():
+                    flat.setdefault(inner, []).extend(inner_codes)
+            else:
+                flat.setdefault(field, []).extend(codes)
+        raise FieldErrors(flat)
+
+    def _handle_invalid_json_error(self, error, req, *args, **kwargs):
+        raise MalformedJson("the request body is not valid JSON")
+
+
+class ApiBlueprint(Blueprint):
+    ARGUMENTS_PARSER = ProblemParser()
+
+
+blp = ApiBlueprint("comments", __name__, url_prefix="/api/v1", description="Comments of the site's articles")
+PROBLEM = {"schema": Problem, "content_type": "application/problem+json"}
+JSON_TYPES = ("application/json",)
+
+
+@blp.before_request
+def authenticate():
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    g.site = authenticate_site(db.session, token.strip() if scheme.lower() == "bearer" else None)
+    if request.method == "POST":
+        if request.mimetype not in JSON_TYPES and not request.mimetype.endswith("+json"):
+            from werkzeug.exceptions import UnsupportedMediaType
+
+            raise UnsupportedMediaType()
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        if request.content_length is not None and request.content_length > limit:
+            from werkzeug.exceptions import RequestEntityTooLarge
+
+            raise RequestEntityTooLarge()
+
+
+def intake_settings() -> submissions.IntakeSettings:
+    return current_app.extensions["moderation.intake_settings"]
+
+
+def _receipt(comment) -> tuple[int, str]:
+    return 202, Receipt().dumps(comment)
+
+
+def _intake_limit() -> str:
+    return current_app.config["MODERATION_RATELIMIT_INTAKE"]
+
+
+@blp.route("/comments")
+class Comments(MethodView):
+    decorators = [limiter.limit(_intake_limit, per_method=True)]
+
+    @blp.arguments(CommentIn)
+    @blp.response(202, Receipt, description="Accepted; the comment is stored and awaits its fate.")
+    @blp.alt_response(400, description="Malformed JSON", **PROBLEM)
+    @blp.alt_response(401, description="Missing or wrong API key", **PROBLEM)
+    @blp.alt_response(409, description="Duplicate comment, or the same Idempotency-Key is in flight", **PROBLEM)
+    @blp.alt_response(413, description="Body over 64 KiB", **PROBLEM)
+    @blp.alt_response(415, description="Not JSON", **PROBLEM)
+    @blp.alt_response(422, description="Invalid fields, or Idempotency-Key reused with another body", **PROBLEM)
+    @blp.alt_response(429, description="Flood or rate limit; see Retry-After", **PROBLEM)
+    @blp.alt_response(503, description="Database unavailable; see Retry-After", **PROBLEM)
+    @blp.doc(parameters=[{
+        "in": "header", "name": "Idempotency-Key", "required": False,
+        "schema": {"type": "string", "maxLength": 255},
+        "description": "Retries with the same key and body return the first response (kept 24 h).",
+    }])
+    def post(self, data):
+        """Submit a reader's comment for moderation."""
+        settings = intake_settings()
+        outcome = submissions.accept_comment(
+            db.session, g.site, data,
+            scorer=current_app.extensions["moderation.models"].current,
+            settings=settings,
+            now=dt.datetime.now(dt.timezone.utc),
+            idempotency_key=request.headers.get("Idempotency-Key"),
+            raw_payload=request.get_json(silent=True),
+            ttl=dt.timedelta(hours=current_app.config["MODERATION_IDEMPOTENCY_TTL_HOURS"]),
+            render=_receipt,
+        )
+        if outcome.replay is not None:
+            response = Response(outcome.replay.body, status=outcome.replay.status, mimetype="application/json")
+            response.headers["Idempotent-Replayed"] = "true"
+            return response
+        comment = outcome.comment
+        status, body = _receipt(comment)
+        response = Response(body, status=status, mimetype="application/json")
+        response.headers["Location"] = url_for("comments.CommentById", comment_id=comment.id)
+        return response
+
+
+@blp.route("/comments/<int:comment_id>")
+class CommentById(MethodView):
+    @blp.response(200, SiteComment)
+    @blp.alt_response(401, description="Missing or wrong API key", **PROBLEM)
+    @blp.alt_response(404, description="No such comment for this site", **PROBLEM)
+    @blp.alt_response(503, description="Database unavailable", **PROBLEM)
+    def get(self, comment_id):
+        """The comment as the site sees it, with its moderation status."""
+        comment = queries.get_comment(db.session, g.site, comment_id)
+        return {
+            **{k: getattr(comment, k) for k in SiteComment().fields if k != "moderation"},
+            "moderation": {
+                "spam": comment.spam_score, "abuse": comment.abuse_score,
+                "language": comment.detected_language, "model": comment.model_version,
+                "unscored_reason": comment.unscored_reason, "reasons": comment.reasons or [],
+            },
+        }
+
+
+@blp.route("/articles/<string:article_id>/comments")
+class ArticleThread(MethodView):
+    @blp.arguments(ThreadQuery, location="query")
+    @blp.response(200, ThreadPage)
+    @blp.alt_response(304, description="Not modified (ETag matched)")
+    @blp.alt_response(401, description="Missing or wrong API key", **PROBLEM)
+    @blp.alt_response(422, description="Invalid cursor or limit", **PROBLEM)
+    @blp.alt_response(503, description="Database unavailable", **PROBLEM)
+    def get(self, query, article_id):
+        """Published comments of an article, threaded by parent, oldest first, with a cursor."""
+        page = queries.list_published_thread(db.session, g.site, article_id, query["cursor"], query["limit"])
+        body = ThreadPage().dumps({"article_id": article_id, **page.__dict__})
+        etag = hashlib.sha256(body.encode()).hexdigest()[:32]
+        if request.if_none_match.contains(etag):
+            response = Response(status=304)
+        else:
+            response = Response(body, status=200, mimetype="application/json")
+        response.set_etag(etag)
+        response.headers["Cache-Control"] = "private, no-cache"
+        return response

@@ -1,0 +1,35 @@
+"""Liveness and readiness probes."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, jsonify
+
+from moderation.extensions import db
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz():
+    checks = {}
+    ready = True
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as error:
+        checks["database"] = f"unavailable: {type(error).__name__}"
+        ready = False
+    finally:
+        db.session.rollback()
+    holder = current_app.extensions["moderation.models"]
+    if holder.current is not None:
+        checks["model"] = holder.current.version
+    else:
+        checks["model"] = f"none ({holder.load_error or 'not loaded'})"
+        ready = ready and not current_app.config["MODERATION_MODEL_REQUIRED"]
+    return jsonify(status="ready" if ready else "not ready", checks=checks), 200 if ready else 503

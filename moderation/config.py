@@ -1,0 +1,120 @@
+"""Configuration: defaults, then MODERATION_* environment variables, then a test mapping."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PREFIX = "MODERATION_"
+REPO_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(value: str) -> int:
+    return int(value.strip())
+
+
+def _float(value: str) -> float:
+    return float(value.strip())
+
+
+# name -> (default, parser). Every setting the service reads lives here and nowhere else.
+SETTINGS: dict[str, tuple[object, object]] = {
+    "DATABASE_URL": (None, str),
+    "INSTANCE_DIR": (None, str),
+    "SECRET_KEY": (None, str),
+    "HOST": ("127.0.0.1", str),
+    "PORT": (8080, _int),
+    "THREADS": (8, _int),
+    "MODELS_DIR": (str(REPO_MODELS_DIR), str),
+    "MODEL_VERSION": (None, str),
+    "MODEL_REQUIRED": (False, _bool),
+    "SCORING_TIMEOUT_MS": (250, _int),
+    "EMAIL_CHECK_DELIVERABILITY": (False, _bool),
+    "FLOOD_INTERVAL_SECONDS": (15, _int),
+    "RATELIMIT_INTAKE": ("600 per minute", str),
+    "RATELIMIT_STORAGE_URL": ("memory://", str),
+    "IDEMPOTENCY_TTL_HOURS": (24, _int),
+    "AUTO_APPROVE": (False, _bool),
+    "AUTO_SPAM": (False, _bool),
+    "DB_BUSY_TIMEOUT_MS": (5000, _int),
+}
+
+
+def _instance_dir(value: str | None) -> Path:
+    return Path(value) if value else Path.cwd() / "instance"
+
+
+def _persistent_secret(instance_dir: Path) -> str:
+    """Generate the secret key once and keep it in the instance folder (never hard-coded)."""
+    path = instance_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def load_config(environ: dict[str, str] | None = None, overrides: dict | None = None) -> dict:
+    """Return the Flask config mapping built from defaults, the environment and overrides."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for name, (default, parse) in SETTINGS.items():
+        raw = environ.get(PREFIX + name)
+        values[name] = parse(raw) if raw not in (None, "") else default
+    for key, value in (overrides or {}).items():
+        values[key.removeprefix(PREFIX)] = value
+
+    instance_dir = _instance_dir(values["INSTANCE_DIR"])
+    values["INSTANCE_DIR"] = str(instance_dir)
+    if not values["DATABASE_URL"]:
+        instance_dir.mkdir(parents=True, exist_ok=True)
+        values["DATABASE_URL"] = f"sqlite:///{instance_dir / 'moderation.sqlite3'}"
+    if not values["SECRET_KEY"]:
+        # Outside the embedded SQLite default a secret must come from the environment.
+        if not str(values["DATABASE_URL"]).startswith("sqlite") and not values.get("TESTING"):
+            raise RuntimeError(
+                "MODERATION_SECRET_KEY must be set when MODERATION_DATABASE_URL is not SQLite"
+            )
+        values["SECRET_KEY"] = _persistent_secret(instance_dir)
+
+    config = {f"MODERATION_{k}": v for k, v in values.items()}
+    config.update(
+        SECRET_KEY=values["SECRET_KEY"],
+        SQLALCHEMY_DATABASE_URI=values["DATABASE_URL"],
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(str(values["DATABASE_URL"]), values),
+        MAX_CONTENT_LENGTH=64 * 1024,
+        RATELIMIT_STORAGE_URI=values["RATELIMIT_STORAGE_URL"],
+        RATELIMIT_HEADERS_ENABLED=True,
+        API_TITLE="Comment moderation API",
+        API_VERSION="1.0.0",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={
+            "components": {"securitySchemes": {"siteKey": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"siteKey": []}],
+            "info": {"description": "Intake, status and public threads of comments for news sites."},
+        },
+        TESTING=bool(values.get("TESTING", False)),
+    )
+    return config
+
+
+def _engine_options(url: str, values: dict) -> dict:
+    if url.startswith("sqlite"):
+        # busy timeout (seconds) lets concurrent writers wait instead of failing at once.
+        return {"connect_args": {"timeout": values["DB_BUSY_TIMEOUT_MS"] / 1000, "check_same_thread": False}}
+    return {
+        "pool_pre_ping": True,
+        "pool_size": max(5, int(values["THREADS"])),
+        "max_overflow": 4,
+        "pool_timeout": 5,
+        "connect_args": {"connect_timeout": 5},
+    }

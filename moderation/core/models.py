@@ -1,0 +1,156 @@
+"""SQLAlchemy models: sites, comments, decisions, idempotency keys and the outbox."""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from moderation.core.status import CommentStatus
+from moderation.extensions import db
+
+
+class UTCDateTime(sa.TypeDecorator):
+    """Stores naive UTC, returns aware UTC: SQLite keeps no offset, PostgreSQL would shift it."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else value.replace(tzinfo=dt.timezone.utc)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+STATUS_ENUM = sa.Enum(
+    CommentStatus,
+    name="comment_status",
+    native_enum=False,
+    length=16,
+    values_callable=lambda enum: [member.value for member in enum],
+    validate_strings=True,
+)
+
+
+class Site(db.Model):
+    __tablename__ = "sites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    # sha256 of the key: API keys are 256-bit random, so a slow hash adds nothing but latency.
+    api_key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    api_key_prefix: Mapped[str] = mapped_column(sa.String(16))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Comment(db.Model):
+    __tablename__ = "comments"
+    __table_args__ = (
+        # WordPress refuses the same author saying the same thing twice on one post.
+        sa.UniqueConstraint("site_id", "article_id", "author_email", "content_hash", name="uq_comment_duplicate"),
+        sa.Index("ix_comments_thread", "site_id", "article_id", "status", "created_at"),
+        sa.Index("ix_comments_flood_email", "site_id", "author_email", "created_at"),
+        sa.Index("ix_comments_flood_ip", "site_id", "author_ip", "created_at"),
+        sa.Index("ix_comments_queue", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id"))
+    article_id: Mapped[str] = mapped_column(sa.String(200))
+    article_url: Mapped[str | None] = mapped_column(sa.String(200))
+    article_title: Mapped[str | None] = mapped_column(sa.String(500))
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("comments.id"))
+    author_name: Mapped[str] = mapped_column(sa.String(245))
+    author_email: Mapped[str] = mapped_column(sa.String(100))
+    author_url: Mapped[str | None] = mapped_column(sa.String(200))
+    author_ip: Mapped[str | None] = mapped_column(sa.String(45))
+    author_user_agent: Mapped[str | None] = mapped_column(sa.String(255))
+    referrer: Mapped[str | None] = mapped_column(sa.String(2048))
+    language: Mapped[str | None] = mapped_column(sa.String(16))
+    content: Mapped[str] = mapped_column(sa.Text)
+    content_hash: Mapped[str] = mapped_column(sa.String(64))
+    status: Mapped[CommentStatus] = mapped_column(STATUS_ENUM, default=CommentStatus.PENDING)
+    # Bumped on every change so a moderator acting on a stale page gets a conflict.
+    version: Mapped[int] = mapped_column(default=1)
+    spam_score: Mapped[float | None]
+    abuse_score: Mapped[float | None]
+    detected_language: Mapped[str | None] = mapped_column(sa.String(8))
+    model_version: Mapped[str | None] = mapped_column(sa.String(64))
+    explanation: Mapped[dict | None] = mapped_column(sa.JSON)
+    unscored_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    reasons: Mapped[list] = mapped_column(sa.JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    site: Mapped[Site] = relationship()
+    decisions: Mapped[list["Decision"]] = relationship(
+        back_populates="comment", order_by="Decision.id", cascade="all, delete-orphan"
+    )
+
+
+class Decision(db.Model):
+    """One status change of a comment: the history of a comment is the list of these."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(sa.ForeignKey("comments.id"), index=True)
+    actor: Mapped[str] = mapped_column(sa.String(200))
+    action: Mapped[str] = mapped_column(sa.String(32))
+    from_status: Mapped[str | None] = mapped_column(sa.String(16))
+    to_status: Mapped[str] = mapped_column(sa.String(16))
+    reason_code: Mapped[str | None] = mapped_column(sa.String(32))
+    note_to_author: Mapped[str | None] = mapped_column(sa.Text)
+    reasons: Mapped[list] = mapped_column(sa.JSON, default=list)
+    spam_score: Mapped[float | None]
+    abuse_score: Mapped[float | None]
+    model_version: Mapped[str | None] = mapped_column(sa.String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    comment: Mapped[Comment] = relationship(back_populates="decisions")
+
+
+class IdempotencyKey(db.Model):
+    """Stripe-style replay record: the first response to a key, scoped per site."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (sa.UniqueConstraint("site_id", "key", name="uq_idempotency_site_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id"))
+    key: Mapped[str] = mapped_column(sa.String(255))
+    fingerprint: Mapped[str] = mapped_column(sa.String(64))
+    response_status: Mapped[int | None]
+    response_body: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+def new_event_id() -> str:
+    return "msg_" + uuid.uuid4().hex
+
+
+class OutboxEvent(db.Model):
+    """An event written in the same transaction as the change that caused it."""
+
+    __tablename__ = "outbox_events"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=new_event_id)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id"), index=True)
+    type: Mapped[str] = mapped_column(sa.String(64))
+    comment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("comments.id"), index=True)
+    payload: Mapped[dict] = mapped_column(sa.JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set once the worker has turned the event into deliveries (webhooks issue).
+    dispatched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)

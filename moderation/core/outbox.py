@@ -1,0 +1,33 @@
+"""record(): add an event to the outbox inside the caller's transaction; never commits, no I/O."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from moderation.core.models import Comment, OutboxEvent
+
+
+def comment_event_data(comment: Comment) -> dict:
+    """What every comment event carries; the author's e-mail is added at delivery, per endpoint."""
+    return {
+        "comment": {
+            "id": comment.id,
+            "article_id": comment.article_id,
+            "article_url": comment.article_url,
+            "parent_id": comment.parent_id,
+            "status": comment.status.value,
+            "version": comment.version,
+            "author_name": comment.author_name,
+            "language": comment.detected_language or comment.language,
+            "created_at": comment.created_at.isoformat(),
+        }
+    }
+
+
+def record(session: Session, event_type: str, comment: Comment, now: dt.datetime, **extra) -> OutboxEvent:
+    data = comment_event_data(comment)
+    data.update(extra)
+    event = OutboxEvent(site_id=comment.site_id, type=event_type, comment_id=comment.id, payload=data, created_at=now)
+    session.add(event)
+    return event

@@ -1,0 +1,182 @@
+"""submit_comment(): check, score, decide and store a new comment with its first decision and event."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from typing import Callable
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import Session
+
+from moderation.core import outbox
+from moderation.core.db import reading, transaction
+from moderation.core.idempotency import StoredResponse, claim_key, complete_key, fingerprint, release_key
+from moderation.core.models import Comment, Decision, Site
+from moderation.core.policy import PolicySettings, decide
+from moderation.core.scoring import score_submission
+from moderation.core.status import CommentStatus
+from moderation.errors import DuplicateComment, FloodDetected, InvalidParent
+from moderation.metrics import COMMENTS_RECEIVED
+
+
+@dataclass(frozen=True)
+class IntakeSettings:
+    policy: PolicySettings
+    flood_interval: dt.timedelta
+    scoring_timeout_s: float
+
+
+@dataclass(frozen=True)
+class IdempotentResponse:
+    """The key to complete and how to render the response, so both commit with the comment."""
+
+    key: str
+    render: Callable[[Comment], tuple[int, str]]
+
+
+def content_hash(content: str) -> str:
+    return hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _check_parent(session: Session, site: Site, article_id: str, parent_id: int | None) -> None:
+    if parent_id is None:
+        return
+    parent = session.get(Comment, parent_id)
+    if parent is None or parent.site_id != site.id or parent.article_id != article_id:
+        raise InvalidParent("the parent comment does not belong to this article", parent_id=parent_id)
+
+
+def _check_duplicate(session: Session, site: Site, data: dict, digest: str) -> None:
+    duplicate = session.scalar(
+        sa.select(Comment.id).where(
+            Comment.site_id == site.id,
+            Comment.article_id == data["article_id"],
+            Comment.author_email == data["author_email"],
+            Comment.content_hash == digest,
+        )
+    )
+    if duplicate is not None:
+        raise DuplicateComment("the same author already posted this comment on this article")
+
+
+def _check_flood(session: Session, site: Site, data: dict, now: dt.datetime, interval: dt.timedelta) -> None:
+    if interval.total_seconds() <= 0:
+        return
+    same_author = Comment.author_email == data["author_email"]
+    if data.get("author_ip"):
+        same_author = sa.or_(same_author, Comment.author_ip == data["author_ip"])
+    latest = session.scalar(
+        sa.select(sa.func.max(Comment.created_at)).where(
+            Comment.site_id == site.id, same_author, Comment.created_at > now - interval
+        )
+    )
+    if latest is not None:
+        if latest.tzinfo is None:  # aggregate results bypass the column type on some drivers
+            latest = latest.replace(tzinfo=dt.timezone.utc)
+        wait = max(1, int((latest + interval - now).total_seconds() + 0.999))
+        raise FloodDetected(retry_after=wait)
+
+
+def submit_comment(
+    session: Session,
+    site: Site,
+    data: dict,
+    *,
+    scorer,
+    settings: IntakeSettings,
+    now: dt.datetime,
+    idempotent: IdempotentResponse | None = None,
+) -> Comment:
+    """Accept a comment: it is committed (with its decision and event) before this returns."""
+    digest = content_hash(data["content"])
+    with reading(session):
+        _check_parent(session, site, data["article_id"], data.get("parent_id"))
+        _check_duplicate(session, site, data, digest)
+        _check_flood(session, site, data, now, settings.flood_interval)
+
+    # CPU only, outside any transaction.
+    scores, unscored_reason = score_submission(
+        scorer, data["content"], data["author_name"], data.get("author_url"), settings.scoring_timeout_s
+    )
+    verdict = decide(scores, settings.policy, unscored_reason)
+
+    comment = Comment(
+        site_id=site.id,
+        content_hash=digest,
+        status=verdict.status,
+        reasons=verdict.reasons,
+        created_at=now,
+        updated_at=now,
+        published_at=now if verdict.status is CommentStatus.APPROVED else None,
+        unscored_reason=unscored_reason,
+        **data,
+    )
+    if scores is not None:
+        comment.spam_score = scores.spam
+        comment.abuse_score = scores.abuse
+        comment.detected_language = scores.language
+        comment.model_version = scores.model_version
+        comment.explanation = scores.explanation
+    try:
+        with transaction(session):
+            session.add(comment)
+            session.flush()
+            session.add(
+                Decision(
+                    comment_id=comment.id, actor="system", action="received", from_status=None,
+                    to_status=verdict.status.value, reasons=verdict.reasons, spam_score=comment.spam_score,
+                    abuse_score=comment.abuse_score, model_version=comment.model_version, created_at=now,
+                )
+            )
+            outbox.record(session, "comment.received", comment, now)
+            if idempotent is not None:
+                status, body = idempotent.render(comment)
+                complete_key(session, site.id, idempotent.key, status, body)
+    except sa_exc.IntegrityError as error:
+        # Two identical comments raced past the duplicate check: the unique constraint decides.
+        if "uq_comment_duplicate" in str(error.orig) or "content_hash" in str(error.orig):
+            raise DuplicateComment("the same author already posted this comment on this article") from error
+        raise
+    COMMENTS_RECEIVED.labels(status=verdict.status.value).inc()
+    return comment
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Either the comment just accepted, or the stored first response to replay."""
+
+    comment: Comment | None = None
+    replay: StoredResponse | None = None
+
+
+def accept_comment(
+    session: Session,
+    site: Site,
+    data: dict,
+    *,
+    scorer,
+    settings: IntakeSettings,
+    now: dt.datetime,
+    idempotency_key: str | None,
+    raw_payload,
+    ttl: dt.timedelta,
+    render: Callable[[Comment], tuple[int, str]],
+) -> Outcome:
+    """submit_comment() behind an optional Idempotency-Key (Stripe semantics, scoped per site)."""
+    if idempotency_key is None:
+        return Outcome(comment=submit_comment(session, site, data, scorer=scorer, settings=settings, now=now))
+    stored = claim_key(session, site.id, idempotency_key, fingerprint(raw_payload), now, ttl)
+    if stored is not None:
+        return Outcome(replay=stored)
+    try:
+        comment = submit_comment(
+            session, site, data, scorer=scorer, settings=settings, now=now,
+            idempotent=IdempotentResponse(idempotency_key, render),
+        )
+    except BaseException:
+        # Errors are not stored: a retry with the same key runs again (a duplicate is still refused).
+        release_key(session, site.id, idempotency_key)
+        raise
+    return Outcome(comment=comment)

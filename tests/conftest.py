@@ -1,0 +1,100 @@
+"""A fresh app and database per test: SQLite in a temporary folder, or PostgreSQL when
+MODERATION_TEST_DATABASE_URL is set (tables truncated between tests)."""
+from __future__ import annotations
+
+import os
+
+import pytest
+import sqlalchemy as sa
+
+from moderation import create_app
+from moderation.core.sites import create_site
+from moderation.extensions import db
+
+PG_URL = os.environ.get("MODERATION_TEST_DATABASE_URL")
+
+
+def _truncate_all(engine) -> None:
+    tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(scope="session")
+def pg_schema_ready():
+    """On PostgreSQL, build the schema once per run from the models."""
+    if not PG_URL:
+        return None
+    engine = sa.create_engine(PG_URL)
+    with engine.begin() as connection:
+        connection.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(sa.text("CREATE SCHEMA public"))
+    db.metadata.create_all(engine)
+    engine.dispose()
+    return PG_URL
+
+
+@pytest.fixture
+def make_app(tmp_path, pg_schema_ready):
+    """Build an app with extra config; every app of one test shares that test's fresh database."""
+    created = []
+    database_url = pg_schema_ready or f"sqlite:///{tmp_path / 'test.sqlite3'}"
+
+    def factory(**overrides):
+        config = {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "INSTANCE_DIR": str(tmp_path / "instance"),
+            "SECRET_KEY": "test-secret",
+            "FLOOD_INTERVAL_SECONDS": 0,
+            "LOAD_MODEL": False,
+            **overrides,
+        }
+        app = create_app(config)
+        with app.app_context():
+            if pg_schema_ready:
+                if not created:
+                    _truncate_all(db.engine)
+            else:
+                db.create_all()
+        created.append(app)
+        return app
+
+    yield factory
+    for app in created:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def site_key(app):
+    with app.app_context():
+        _site, key = create_site(db.session, "Le Site")
+    return key
+
+
+@pytest.fixture
+def auth(site_key):
+    return {"Authorization": f"Bearer {site_key}"}
+
+
+def valid_comment(**changes) -> dict:
+    comment = {
+        "article_id": "2026-11-29-budget",
+        "author_name": "Amina",
+        "author_email": "amina@example.org",
+        "content": "Très bon article, merci.",
+    }
+    comment.update(changes)
+    return {k: v for k, v in comment.items() if v is not ...}
