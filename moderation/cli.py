@@ -2,21 +2,31 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 
 import click
 
 
-def _app(**overrides):
+@contextmanager
+def app_context(**overrides):
+    """An app for one command; its connections are closed when the command ends."""
     from moderation import create_app
+    from moderation.extensions import db as database
 
-    return create_app(overrides or None)
+    app = create_app(overrides or None)
+    try:
+        with app.app_context():
+            yield app
+    finally:
+        with app.app_context():
+            database.session.remove()
+            database.engine.dispose()
 
 
 def upgrade_schema(app) -> None:
     from flask_migrate import upgrade
 
-    with app.app_context():
-        upgrade(directory=app.extensions["migrate"].directory)
+    upgrade(directory=app.extensions["migrate"].directory)
 
 
 @click.group(help="Comment moderation service for news sites.")
@@ -32,9 +42,11 @@ def serve(host: str, port: int, threads: int) -> None:
     """Upgrade the schema, then serve the API with waitress."""
     import waitress
 
-    app = _app(THREADS=threads)
-    upgrade_schema(app)
+    from moderation import create_app
+
+    app = create_app({"THREADS": threads})
     with app.app_context():
+        upgrade_schema(app)
         _first_start_banner(app)
         holder = app.extensions["moderation.models"]
         model = holder.current.version if holder.current else f"none ({holder.load_error})"
@@ -76,7 +88,8 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration."""
-    upgrade_schema(_app(LOAD_MODEL=False))
+    with app_context(LOAD_MODEL=False) as app:
+        upgrade_schema(app)
     click.echo("schema is up to date")
 
 
@@ -86,8 +99,7 @@ def db_downgrade(revision: str) -> None:
     """Revert migrations down to REVISION (default: one step)."""
     from flask_migrate import downgrade
 
-    app = _app(LOAD_MODEL=False)
-    with app.app_context():
+    with app_context(LOAD_MODEL=False) as app:
         downgrade(directory=app.extensions["migrate"].directory, revision=revision)
 
 
@@ -104,9 +116,8 @@ def sites_create(name: str) -> None:
     from moderation.errors import ModerationError
     from moderation.extensions import db as database
 
-    app = _app(LOAD_MODEL=False)
-    upgrade_schema(app)
-    with app.app_context():
+    with app_context(LOAD_MODEL=False) as app:
+        upgrade_schema(app)
         try:
             site, api_key = create_site(database.session, name)
         except ModerationError as error:
@@ -121,8 +132,7 @@ def sites_list() -> None:
     from moderation.core.sites import list_sites
     from moderation.extensions import db as database
 
-    app = _app(LOAD_MODEL=False)
-    with app.app_context():
+    with app_context(LOAD_MODEL=False):
         for site in list_sites(database.session):
             state = "active" if site.active else "disabled"
             click.echo(f"{site.id}\t{site.name}\t{site.api_key_prefix}…\t{state}\t{site.created_at:%Y-%m-%d}")

@@ -91,7 +91,7 @@ def load_config(environ: dict[str, str] | None = None, overrides: dict | None = 
         SQLALCHEMY_ENGINE_OPTIONS=_engine_options(str(values["DATABASE_URL"]), values),
         MAX_CONTENT_LENGTH=64 * 1024,
         RATELIMIT_STORAGE_URI=values["RATELIMIT_STORAGE_URL"],
-        RATELIMIT_HEADERS_ENABLED=True,
+        RATELIMIT_HEADERS_ENABLED=False,
         API_TITLE="Comment moderation API",
         API_VERSION="1.0.0",
         OPENAPI_VERSION="3.1.0",

@@ -11,7 +11,8 @@ class Base(DeclarativeBase):
     pass
 
 
-db = SQLAlchemy(model_class=Base)
+# Use cases commit, then the caller renders what was committed: no reload query after commit.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 
 
@@ -23,4 +24,5 @@ def _limiter_key() -> str:
     return f"site:{site.id}" if site is not None else f"ip:{request.remote_addr}"
 
 
-limiter = Limiter(key_func=_limiter_key, default_limits=[], headers_enabled=True)
+# Headers are ours: Flask-Limiter would put its own Retry-After on every response, floods included.
+limiter = Limiter(key_func=_limiter_key, default_limits=[], headers_enabled=False)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import time
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
@@ -107,14 +109,19 @@ def handle_http_exception(error: HTTPException):
         field_errors = localise_field_errors(_flatten_marshmallow(data["messages"]))
         code = "validation-error"
     if status == 429:
-        retry_after = getattr(error, "retry_after", None)
-        response = getattr(error, "response", None)
-        if response is not None and response.headers.get("Retry-After"):
-            retry_after = response.headers["Retry-After"]
-        headers["Retry-After"] = str(retry_after or 60)
+        headers["Retry-After"] = str(_rate_limit_retry_after())
     if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:
         headers["Allow"] = ", ".join(error.valid_methods)
     return problem_response(status, code, field_errors=field_errors, headers=headers)
+
+
+def _rate_limit_retry_after() -> int:
+    from moderation.extensions import limiter
+
+    current = limiter.current_limit
+    if current is None:
+        return 60
+    return max(1, math.ceil(current.reset_at - time.time()))
 
 
 def handle_unexpected(error: Exception):

@@ -10,6 +10,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, pre_load
 
+from moderation.core.queries import MAX_ID
 from moderation.core.status import CommentStatus
 
 # Lengths follow WordPress's own comment limits.
@@ -24,8 +25,12 @@ def _not_blank(value: str) -> None:
         raise ValidationError("required")
 
 
-def _required_str(**kwargs):
+NOT_BLANK = {"minLength": 1, "pattern": r"\S"}
+
+
+def _required_str(metadata: dict | None = None, **kwargs):
     return fields.String(
+        metadata={**NOT_BLANK, **(metadata or {})},
         required=True,
         validate=_not_blank,
         error_messages={"required": "required", "null": "required", "invalid": "not_a_string"},
@@ -51,16 +56,16 @@ class CommentIn(Schema):
 
     article_id = _required_str(metadata={"description": "The site's post id or slug.", "maxLength": 200})
     author_name = _required_str(metadata={"maxLength": MAX_NAME})
-    author_email = _required_str(metadata={"description": "Never published.", "maxLength": MAX_EMAIL})
+    author_email = _required_str(metadata={"description": "Never published.", "maxLength": MAX_EMAIL, "format": "email"})
     content = _required_str(metadata={"maxLength": MAX_CONTENT})
-    article_url = _optional_str(metadata={"maxLength": MAX_URL})
+    article_url = _optional_str(metadata={"maxLength": MAX_URL, "format": "uri", "pattern": "^https?://"})
     article_title = _optional_str(metadata={"maxLength": 500})
     parent_id = fields.Integer(
         load_default=None, allow_none=True, strict=True, error_messages={"invalid": "not_an_integer"},
-        metadata={"description": "Id of the comment this one replies to (same article)."},
+        metadata={"description": "Id of the comment this one replies to (same article).", "minimum": 1, "maximum": MAX_ID},
     )
-    author_url = _optional_str(metadata={"maxLength": MAX_URL})
-    author_ip = _optional_str(metadata={"maxLength": 45})
+    author_url = _optional_str(metadata={"maxLength": MAX_URL, "format": "uri", "pattern": "^https?://"})
+    author_ip = _optional_str(metadata={"maxLength": 45, "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]})
     author_user_agent = _optional_str(metadata={"maxLength": 255})
     referrer = _optional_str(metadata={"maxLength": 2048})
     language = _optional_str(metadata={"maxLength": 16})
@@ -119,7 +124,7 @@ class CommentIn(Schema):
                 data["author_email"] = checked.normalized
             except EmailNotValidError:
                 fail("author_email", "invalid_email")
-        if data.get("parent_id") is not None and data["parent_id"] < 1:
+        if data.get("parent_id") is not None and not 1 <= data["parent_id"] <= MAX_ID:
             fail("parent_id", "not_an_integer")
         if errors:
             raise ValidationError(errors)

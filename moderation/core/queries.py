@@ -15,7 +15,13 @@ from moderation.core.status import CommentStatus
 from moderation.errors import FieldErrors, NotFound
 
 
+# Ids are 32-bit integers in both databases; anything larger cannot exist.
+MAX_ID = 2**31 - 1
+
+
 def get_comment(session: Session, site: Site, comment_id: int) -> Comment:
+    if not 1 <= comment_id <= MAX_ID:
+        raise NotFound("no such comment", comment_id=comment_id)
     with reading(session):
         comment = session.get(Comment, comment_id)
         if comment is None or comment.site_id != site.id:

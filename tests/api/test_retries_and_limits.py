@@ -1,0 +1,189 @@
+"""Retries, duplicates at once, floods, rate limits and an unavailable database."""
+from __future__ import annotations
+
+import threading
+
+import sqlalchemy as sa
+
+from moderation.core.models import Comment, IdempotencyKey
+from moderation.extensions import db
+from tests.conftest import valid_comment
+
+
+def post(client, auth, body, **headers):
+    return client.post("/api/v1/comments", json=body, headers={**auth, **headers})
+
+
+def count_comments(app) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count(Comment.id)))
+
+
+def test_same_idempotency_key_and_body_replays_the_first_response(client, auth, app):
+    first = post(client, auth, valid_comment(), **{"Idempotency-Key": "k-1"})
+    second = post(client, auth, valid_comment(), **{"Idempotency-Key": "k-1"})
+    assert first.status_code == second.status_code == 202
+    assert first.get_json() == second.get_json()
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert count_comments(app) == 1
+
+
+def test_same_key_with_another_body_is_422_and_creates_nothing(client, auth, app):
+    post(client, auth, valid_comment(), **{"Idempotency-Key": "k-2"})
+    response = post(client, auth, valid_comment(content="Autre chose"), **{"Idempotency-Key": "k-2"})
+    assert response.status_code == 422
+    assert response.get_json()["type"].endswith("/idempotency-key-reused")
+    assert count_comments(app) == 1
+
+
+def test_keys_are_scoped_per_site(client, auth, app):
+    from moderation.core.sites import create_site
+
+    with app.app_context():
+        _site, other_key = create_site(db.session, "Autre")
+    post(client, auth, valid_comment(), **{"Idempotency-Key": "shared"})
+    other = post(client, {"Authorization": f"Bearer {other_key}"}, valid_comment(), **{"Idempotency-Key": "shared"})
+    assert other.status_code == 202
+    assert count_comments(app) == 2
+
+
+def test_a_failed_request_does_not_burn_its_key(client, auth, app):
+    bad_parent = post(client, auth, valid_comment(parent_id=999), **{"Idempotency-Key": "k-3"})
+    assert bad_parent.status_code == 422
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(IdempotencyKey.id))) == 0
+
+
+def test_in_flight_key_is_409(client, auth, app):
+    import datetime as dt
+
+    from moderation.core.idempotency import fingerprint
+    from moderation.core.models import Site
+
+    body = valid_comment()
+    with app.app_context():
+        site = db.session.scalar(sa.select(Site))
+        db.session.add(IdempotencyKey(site_id=site.id, key="busy", fingerprint=fingerprint(body),
+                                      created_at=dt.datetime.now(dt.timezone.utc)))
+        db.session.commit()
+    response = post(client, auth, body, **{"Idempotency-Key": "busy"})
+    assert response.status_code == 409
+    assert response.get_json()["type"].endswith("/idempotency-key-in-flight")
+
+
+def test_expired_key_can_be_used_again(client, auth, app):
+    import datetime as dt
+
+    post(client, auth, valid_comment(), **{"Idempotency-Key": "old"})
+    with app.app_context():
+        db.session.execute(sa.update(IdempotencyKey).values(
+            created_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=25)))
+        db.session.commit()
+    again = post(client, auth, valid_comment(content="Nouveau"), **{"Idempotency-Key": "old"})
+    assert again.status_code == 202
+    assert count_comments(app) == 2
+
+
+def _post_at_once(app, auth, bodies_and_headers):
+    results = [None] * len(bodies_and_headers)
+    barrier = threading.Barrier(len(bodies_and_headers))
+
+    def worker(index, body, headers):
+        client = app.test_client()
+        barrier.wait()
+        results[index] = post(client, auth, body, **headers)
+
+    threads = [threading.Thread(target=worker, args=(i, b, h)) for i, (b, h) in enumerate(bodies_and_headers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return results
+
+
+def test_two_identical_requests_at_once_create_one_comment(app, auth):
+    responses = _post_at_once(app, auth, [(valid_comment(), {})] * 2)
+    codes = sorted(r.status_code for r in responses)
+    assert codes[0] == 202 and codes[1] in (409, 429)
+    assert count_comments(app) == 1
+
+
+def test_two_retries_with_one_key_at_once_create_one_comment(app, auth):
+    responses = _post_at_once(app, auth, [(valid_comment(), {"Idempotency-Key": "same"})] * 2)
+    codes = sorted(r.status_code for r in responses)
+    assert codes[0] == 202 and codes[1] in (202, 409)
+    assert count_comments(app) == 1
+
+
+def test_flood_from_the_same_email_or_ip_is_429_with_retry_after(make_app):
+    from moderation.core.sites import create_site
+
+    app = make_app(FLOOD_INTERVAL_SECONDS=15)
+    with app.app_context():
+        _site, key = create_site(db.session, "Flood")
+    auth = {"Authorization": f"Bearer {key}"}
+    client = app.test_client()
+    assert post(client, auth, valid_comment(author_ip="203.0.113.9")).status_code == 202
+    same_email = post(client, auth, valid_comment(content="encore"))
+    assert same_email.status_code == 429
+    assert 1 <= int(same_email.headers["Retry-After"]) <= 15
+    assert same_email.get_json()["type"].endswith("/flood")
+    same_ip = post(client, auth, valid_comment(author_email="autre@example.org", author_ip="203.0.113.9", content="x"))
+    assert same_ip.status_code == 429
+    other = post(client, auth, valid_comment(author_email="autre@example.org", author_ip="203.0.113.10", content="y"))
+    assert other.status_code == 202
+
+
+def test_per_site_rate_limit_is_429_with_retry_after(make_app):
+    from moderation.core.sites import create_site
+
+    app = make_app(RATELIMIT_INTAKE="3 per minute")
+    with app.app_context():
+        _site, key = create_site(db.session, "Limited")
+        _other, other_key = create_site(db.session, "Other")
+    client = app.test_client()
+    auth = {"Authorization": f"Bearer {key}"}
+    codes = [post(client, auth, valid_comment(content=f"c{n}")).status_code for n in range(4)]
+    assert codes == [202, 202, 202, 429]
+    limited = post(client, auth, valid_comment(content="c5"))
+    assert limited.mimetype == "application/problem+json"
+    assert int(limited.headers["Retry-After"]) > 0
+    assert post(client, {"Authorization": f"Bearer {other_key}"}, valid_comment()).status_code == 202
+
+
+def test_database_unavailable_is_503_and_nothing_accepted_is_lost(make_app, tmp_path):
+    import sqlite3
+
+    from moderation.core.sites import create_site
+    from tests.conftest import PG_URL
+
+    if PG_URL:
+        app = make_app()
+        with app.app_context():
+            _site, key = create_site(db.session, "PG")
+        auth = {"Authorization": f"Bearer {key}"}
+        client = app.test_client()
+        assert post(client, auth, valid_comment()).status_code == 202
+        down = make_app(DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:1/test")
+        response = post(down.test_client(), auth, valid_comment(content="perdu ?"))
+    else:
+        app = make_app(DB_BUSY_TIMEOUT_MS=100)
+        with app.app_context():
+            _site, key = create_site(db.session, "Locked")
+        auth = {"Authorization": f"Bearer {key}"}
+        client = app.test_client()
+        assert post(client, auth, valid_comment()).status_code == 202
+        # Another process holds the write lock: our writer gives up after the busy timeout.
+        blocker = sqlite3.connect(str(tmp_path / "test.sqlite3"), isolation_level=None)
+        blocker.execute("BEGIN EXCLUSIVE")
+        try:
+            response = post(client, auth, valid_comment(content="perdu ?"))
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+    assert response.status_code == 503
+    assert response.mimetype == "application/problem+json"
+    assert int(response.headers["Retry-After"]) > 0
+    assert count_comments(app) == 1
+    assert post(app.test_client(), auth, valid_comment(content="perdu ?")).status_code == 202
+    assert count_comments(app) == 2

@@ -1,0 +1,128 @@
+"""The `moderation` command as a newcomer and an operator use it."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from click.testing import CliRunner
+
+from moderation.cli import main
+from tests.conftest import PG_URL
+
+
+@pytest.fixture
+def cli_env(tmp_path, monkeypatch, pg_schema_ready):
+    env = {"MODERATION_INSTANCE_DIR": str(tmp_path / "instance")}
+    if PG_URL:
+        env["MODERATION_DATABASE_URL"] = PG_URL
+        env["MODERATION_SECRET_KEY"] = "cli-test-secret"
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(PG_URL)
+        with engine.begin() as connection:
+            connection.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+            connection.execute(sa.text("CREATE SCHEMA public"))
+        engine.dispose()
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    yield env
+    if PG_URL:  # give the other tests back the schema they expect
+        import sqlalchemy as sa
+
+        from moderation.extensions import db
+
+        engine = sa.create_engine(PG_URL)
+        with engine.begin() as connection:
+            connection.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+            connection.execute(sa.text("CREATE SCHEMA public"))
+        db.metadata.create_all(engine)
+        engine.dispose()
+
+
+def test_sites_create_prints_the_key_once_and_list_never_shows_it(cli_env):
+    runner = CliRunner()
+    created = runner.invoke(main, ["sites", "create", "Le Matin"])
+    assert created.exit_code == 0, created.output
+    key = created.stdout.strip()
+    assert key.startswith("mod_") and len(key) > 40
+    listed = runner.invoke(main, ["sites", "list"])
+    assert listed.exit_code == 0
+    assert "Le Matin" in listed.output and key not in listed.output
+    again = runner.invoke(main, ["sites", "create", "Le Matin"])
+    assert again.exit_code != 0 and "already exists" in again.output
+
+
+def test_db_upgrade_and_downgrade(cli_env):
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(main, ["db", "downgrade", "base"]).exit_code == 0
+    assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_serve_on_an_empty_database_prints_a_first_key_once_and_accepts_comments(cli_env):
+    port = _free_port()
+    env = {**os.environ, **cli_env, "MODERATION_PORT": str(port)}
+    process = subprocess.Popen([sys.executable, "-m", "moderation.cli", "serve"], env=env,
+                               stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        banner = ""
+        while "Serving on" not in banner and time.monotonic() < deadline:
+            line = process.stderr.readline()
+            if not line and process.poll() is not None:
+                break
+            banner += line
+        key = re.search(r"^\s+(mod_\S+)$", banner, re.M).group(1)
+        assert "moderation sites create" in banner
+
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(50):
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=2)
+                break
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.1)
+        body = json.dumps({"article_id": "1", "author_name": "Amina", "author_email": "amina@example.org",
+                           "content": "Bravo"}).encode()
+        request = urllib.request.Request(base + "/api/v1/comments", data=body, method="POST", headers={
+            "Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 202
+            assert json.load(response)["status"] == "pending"
+        with urllib.request.urlopen(base + "/readyz", timeout=5) as response:
+            assert json.load(response)["checks"]["database"] == "ok"
+    finally:
+        process.terminate()
+        process.wait(10)
+        process.stderr.close()
+        process.stdout.close()
+
+    # A second start on the same database says nothing about a first key.
+    second = subprocess.Popen([sys.executable, "-m", "moderation.cli", "serve"], env=env,
+                              stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    try:
+        output = ""
+        while "Serving on" not in output:
+            line = second.stderr.readline()
+            if not line:
+                break
+            output += line
+        assert "First start" not in output and "Serving on" in output
+    finally:
+        second.terminate()
+        second.wait(10)
+        second.stderr.close()
