@@ -26,7 +26,8 @@ def app_context(**overrides):
 def upgrade_schema(app) -> None:
     from flask_migrate import upgrade
 
-    upgrade(directory=app.extensions["migrate"].directory)
+    # "heads": feature branches of the schema (console, webhooks) each add their own head.
+    upgrade(directory=app.extensions["migrate"].directory, revision="heads")
 
 
 @click.group(help="Comment moderation service for news sites.")
