@@ -74,3 +74,11 @@ class DatabaseUnavailable(ModerationError):
 
 class MalformedJson(ModerationError):
     code = "malformed-json"
+
+
+class Forbidden(ModerationError):
+    code = "forbidden"
+
+
+class InvalidReason(ModerationError):
+    code = "invalid-reason"

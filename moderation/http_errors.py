@@ -28,6 +28,8 @@ STATUS_BY_ERROR: dict[type[errors.ModerationError], int] = {
     errors.Unauthenticated: 401,
     errors.DatabaseUnavailable: 503,
     errors.MalformedJson: 400,
+    errors.Forbidden: 403,
+    errors.InvalidReason: 422,
 }
 
 CODE_BY_HTTP_STATUS = {

@@ -103,3 +103,43 @@ def valid_comment(**changes) -> dict:
     }
     comment.update(changes)
     return {k: v for k, v in comment.items() if v is not ...}
+
+
+class FakeScore:
+    def __init__(self, spam: float, abuse: float, language: str = "fr"):
+        self.spam, self.abuse, self.language = spam, abuse, language
+        self.explanation = {"spam": [], "abuse": []}
+
+
+class FakeScorer:
+    """A stand-in for the classifier: fixed scores, or scores chosen from words in the text."""
+
+    version = "fake-1"
+    thresholds = {"spam": {"flag": 0.5, "auto_spam": 0.99, "auto_approve": 0.1},
+                  "abuse": {"flag": 0.5, "auto_spam": 0.99, "auto_approve": 0.1}}
+
+    def __init__(self, spam: float = 0.01, abuse: float = 0.01):
+        self.spam, self.abuse = spam, abuse
+
+    def score(self, content: str, author_name: str = "", author_url: str = "") -> FakeScore:
+        lowered = content.lower()
+        spam = 0.995 if "casino" in lowered else self.spam
+        abuse = 0.9 if "idiot" in lowered else self.abuse
+        return FakeScore(spam, abuse)
+
+
+@pytest.fixture
+def fake_scorer(app):
+    scorer = FakeScorer()
+    app.extensions["moderation.models"].swap(scorer)
+    return scorer
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch):
+    """Production argon2id costs 64 MiB and ~0.1 s a hash; tests only need it correct, not slow."""
+    from argon2 import PasswordHasher
+
+    from moderation.core import moderators
+
+    monkeypatch.setattr(moderators, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))

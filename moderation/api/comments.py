@@ -10,8 +10,17 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser
 
-from moderation.api.schemas import CommentIn, Problem, Receipt, SiteComment, ThreadPage, ThreadQuery
-from moderation.core import queries, submissions
+from moderation.api.schemas import (
+    CommentIn,
+    Problem,
+    Receipt,
+    ReportIn,
+    ReportOut,
+    SiteComment,
+    ThreadPage,
+    ThreadQuery,
+)
+from moderation.core import queries, reports, submissions
 from moderation.core.sites import authenticate_site
 from moderation.errors import FieldErrors, MalformedJson
 from moderation.extensions import db, limiter
@@ -155,3 +164,21 @@ class ArticleThread(MethodView):
         response.set_etag(etag)
         response.headers["Cache-Control"] = "private, no-cache"
         return response
+
+
+@blp.route("/comments/<int:comment_id>/reports")
+class CommentReports(MethodView):
+    @blp.arguments(ReportIn)
+    @blp.response(201, ReportOut)
+    @blp.alt_response(401, description="Missing or wrong API key", **PROBLEM)
+    @blp.alt_response(404, description="No such published comment", **PROBLEM)
+    @blp.alt_response(415, description="Not JSON", **PROBLEM)
+    @blp.alt_response(422, description="Invalid report", **PROBLEM)
+    @blp.alt_response(503, description="Database unavailable", **PROBLEM)
+    def post(self, data, comment_id):
+        """A reader reports a published comment; enough reports send it to the reported queue."""
+        comment, entered = reports.report_comment(
+            db.session, g.site, comment_id, reason=data["reason"], detail=data["detail"],
+            reporter_ip=data["reporter_ip"], now=dt.datetime.now(dt.timezone.utc),
+        )
+        return {"comment_id": comment.id, "in_reported_queue": comment.reported_at is not None}

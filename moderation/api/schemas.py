@@ -11,6 +11,7 @@ from flask import current_app
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, pre_load
 
 from moderation.core.queries import MAX_ID
+from moderation.core.reports import REPORT_REASONS
 from moderation.core.status import CommentStatus
 
 # Lengths follow WordPress's own comment limits.
@@ -214,3 +215,30 @@ class Problem(Schema):
     code = fields.String()
     errors = fields.List(fields.Nested(FieldError))
     retry_after = fields.Integer()
+
+
+class ReportIn(Schema):
+    """A reader's report from the site's "report" button."""
+
+    class Meta:
+        unknown = RAISE
+
+    reason = fields.String(required=True, metadata={"enum": list(REPORT_REASONS)},
+                           validate=lambda v: v in REPORT_REASONS or _bad_reason(),
+                           error_messages={"required": "required", "null": "required", "invalid": "not_a_string"})
+    detail = fields.String(load_default=None, allow_none=True, metadata={"maxLength": 1000},
+                           validate=lambda v: len(v) <= 1000 or _too_long(1000))
+    reporter_ip = fields.String(load_default=None, allow_none=True, metadata={"maxLength": 45})
+
+
+def _bad_reason():
+    raise ValidationError("invalid")
+
+
+def _too_long(limit: int):
+    raise ValidationError(f"too_long|{limit}")
+
+
+class ReportOut(Schema):
+    comment_id = fields.Integer(required=True)
+    in_reported_queue = fields.Boolean(required=True)

@@ -52,6 +52,12 @@ class Site(db.Model):
     api_key_prefix: Mapped[str] = mapped_column(sa.String(16))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Moderation policy of the site (admins change it in the console).
+    link_limit: Mapped[int] = mapped_column(default=2, server_default="2")
+    report_threshold: Mapped[int] = mapped_column(default=3, server_default="3")
+    allow_list_auto_approve: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    trusted_author_after: Mapped[int | None] = mapped_column(default=None)
+    language: Mapped[str] = mapped_column(sa.String(8), default="fr", server_default="fr")
 
 
 class Comment(db.Model):
@@ -63,6 +69,9 @@ class Comment(db.Model):
         sa.Index("ix_comments_flood_email", "site_id", "author_email", "created_at"),
         sa.Index("ix_comments_flood_ip", "site_id", "author_ip", "created_at"),
         sa.Index("ix_comments_queue", "status", "created_at"),
+        # Keyset pagination of the moderation queue, scanned backwards: riskiest, then newest.
+        sa.Index("ix_comments_risk", "status", "risk", "id"),
+        sa.Index("ix_comments_author_email", "author_email"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -90,9 +99,14 @@ class Comment(db.Model):
     explanation: Mapped[dict | None] = mapped_column(sa.JSON)
     unscored_reason: Mapped[str | None] = mapped_column(sa.String(200))
     reasons: Mapped[list] = mapped_column(sa.JSON, default=list)
+    # max(spam, abuse): the queue's sort key; unscored comments sit in the middle.
+    risk: Mapped[float] = mapped_column(default=0.5, server_default="0.5")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    reported_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    claimed_by: Mapped[int | None] = mapped_column(sa.ForeignKey("moderators.id", name="fk_comments_claimed_by"))
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     site: Mapped[Site] = relationship()
     decisions: Mapped[list["Decision"]] = relationship(
@@ -117,7 +131,10 @@ class Decision(db.Model):
     spam_score: Mapped[float | None]
     abuse_score: Mapped[float | None]
     model_version: Mapped[str | None] = mapped_column(sa.String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    moderator_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("moderators.id", name="fk_decisions_moderator_id"), index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     comment: Mapped[Comment] = relationship(back_populates="decisions")
 
@@ -154,3 +171,87 @@ class OutboxEvent(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Set once the worker has turned the event into deliveries (webhooks issue).
     dispatched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+class Moderator(db.Model):
+    __tablename__ = "moderators"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    role: Mapped[str] = mapped_column(sa.String(16))
+    password_hash: Mapped[str] = mapped_column(sa.String(200))
+    active: Mapped[bool] = mapped_column(default=True)
+    language: Mapped[str] = mapped_column(sa.String(8), default="fr")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ConsoleSession(db.Model):
+    """Server-side login session: revocable on logout, password change or disabled account."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    moderator_id: Mapped[int] = mapped_column(sa.ForeignKey("moderators.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    ip: Mapped[str | None] = mapped_column(sa.String(45))
+    user_agent: Mapped[str | None] = mapped_column(sa.String(255))
+
+
+class ApiToken(db.Model):
+    """A moderator's personal API token for integrations; shown once, stored hashed."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    moderator_id: Mapped[int] = mapped_column(sa.ForeignKey("moderators.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Rule(db.Model):
+    """An admin's rule: blocked or watched term, ban or allow by e-mail, domain, IP or network."""
+
+    __tablename__ = "rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sites.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    target: Mapped[str | None] = mapped_column(sa.String(16))
+    value: Mapped[str] = mapped_column(sa.String(255))
+    note: Mapped[str | None] = mapped_column(sa.String(500))
+    created_by: Mapped[int | None] = mapped_column(sa.ForeignKey("moderators.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Report(db.Model):
+    """A reader's report of a published comment."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(sa.ForeignKey("comments.id"), index=True)
+    reason: Mapped[str] = mapped_column(sa.String(32))
+    detail: Mapped[str | None] = mapped_column(sa.String(1000))
+    reporter_ip: Mapped[str | None] = mapped_column(sa.String(45))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    dismissed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(db.Model):
+    """Who did what outside decisions: e-mail reveals, rule and setting changes, logins."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    moderator_id: Mapped[int | None] = mapped_column(sa.ForeignKey("moderators.id"), index=True)
+    action: Mapped[str] = mapped_column(sa.String(64))
+    target: Mapped[str | None] = mapped_column(sa.String(200))
+    details: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

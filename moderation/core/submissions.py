@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-from moderation.core import outbox
+from moderation.core import outbox, rules
 from moderation.core.db import reading, transaction
 from moderation.core.idempotency import StoredResponse, claim_key, complete_key, fingerprint, release_key
 from moderation.core.models import Comment, Decision, Site
@@ -95,12 +95,14 @@ def submit_comment(
         _check_parent(session, site, data["article_id"], data.get("parent_id"))
         _check_duplicate(session, site, data, digest)
         _check_flood(session, site, data, now, settings.flood_interval)
+        signals = rules.evaluate(session, site, data)
 
     # CPU only, outside any transaction.
     scores, unscored_reason = score_submission(
         scorer, data["content"], data["author_name"], data.get("author_url"), settings.scoring_timeout_s
     )
-    verdict = decide(scores, settings.policy, unscored_reason)
+    policy = replace(settings.policy, allow_list_auto_approve=site.allow_list_auto_approve)
+    verdict = decide(scores, policy, unscored_reason, signals)
 
     comment = Comment(
         site_id=site.id,
@@ -119,6 +121,7 @@ def submit_comment(
         comment.detected_language = scores.language
         comment.model_version = scores.model_version
         comment.explanation = scores.explanation
+        comment.risk = max(scores.spam, scores.abuse)
     try:
         with transaction(session):
             session.add(comment)
@@ -126,7 +129,8 @@ def submit_comment(
             session.add(
                 Decision(
                     comment_id=comment.id, actor="system", action="received", from_status=None,
-                    to_status=verdict.status.value, reasons=verdict.reasons, spam_score=comment.spam_score,
+                    to_status=verdict.status.value, reason_code=verdict.reason_code, reasons=verdict.reasons,
+                    spam_score=comment.spam_score,
                     abuse_score=comment.abuse_score, model_version=comment.model_version, created_at=now,
                 )
             )
