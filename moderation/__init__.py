@@ -44,7 +44,7 @@ def _sqlite_pragmas(dbapi_connection, _record):
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    from moderation.api import comments, health, moderation
+    from moderation.api import comments, health, metrics_view, moderation
     from moderation.core.policy import PolicySettings
     from moderation.core.submissions import IntakeSettings
 
@@ -64,6 +64,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     api.register_blueprint(comments.blp)
     api.register_blueprint(moderation.blp)
     app.register_blueprint(health.bp)
+    metrics_view.init_app(app)
     http_errors.register(app)
 
     @app.after_request

@@ -13,6 +13,7 @@ from moderation.core.models import Comment, Decision, Moderator, Report, Site
 from moderation.core.reasons import REJECTION_REASONS, author_text
 from moderation.core.status import ALLOWED_TRANSITIONS, CommentStatus, transition
 from moderation.errors import Forbidden, InvalidReason, InvalidTransition, NotFound, StaleVersion
+from moderation.metrics import DECISIONS
 
 APPROVED, PENDING, REJECTED, SPAM = (CommentStatus.APPROVED, CommentStatus.PENDING,
                                      CommentStatus.REJECTED, CommentStatus.SPAM)
@@ -91,6 +92,7 @@ def _apply(session: Session, comment: Comment, site: Site, moderator: Moderator,
         session.execute(sa.update(Report).where(Report.comment_id == comment.id, Report.dismissed_at.is_(None))
                         .values(dismissed_at=now))
     _record_events(session, comment, site, before, after, request, reason, now)
+    DECISIONS.labels(action=request.action).inc()
 
 
 def _record_events(session, comment, site, before, after, request, reason, now) -> None:
