@@ -36,7 +36,7 @@ SETTINGS: dict[str, tuple[object, object]] = {
     "EMAIL_CHECK_DELIVERABILITY": (False, _bool),
     "FLOOD_INTERVAL_SECONDS": (15, _int),
     "RATELIMIT_INTAKE": ("600 per minute", str),
-    "RATELIMIT_STORAGE_URL": ("memory://", str),
+    "RATELIMIT_STORAGE_URL": ("inline-memory://", str),
     "IDEMPOTENCY_TTL_HOURS": (24, _int),
     "AUTO_APPROVE": (False, _bool),
     "AUTO_SPAM": (False, _bool),

@@ -4,6 +4,8 @@ from __future__ import annotations
 from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+
+from moderation import ratelimit  # noqa: F401  registers the inline-memory:// storage scheme
 from sqlalchemy.orm import DeclarativeBase
 
 

@@ -136,6 +136,19 @@ def fake_scorer(app):
 
 
 @pytest.fixture(autouse=True)
+def forget_process_caches():
+    """Sites and rules are cached per process for a few seconds; each test starts afresh."""
+    from moderation.core.rules import forget_cached_rules
+    from moderation.core.sites import forget_cached_sites
+
+    forget_cached_sites()
+    forget_cached_rules()
+    yield
+    forget_cached_sites()
+    forget_cached_rules()
+
+
+@pytest.fixture(autouse=True)
 def cheap_password_hashing(monkeypatch):
     """Production argon2id costs 64 MiB and ~0.1 s a hash; tests only need it correct, not slow."""
     from argon2 import PasswordHasher

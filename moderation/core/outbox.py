@@ -5,7 +5,9 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
-from moderation.core.models import Comment, OutboxEvent
+import sqlalchemy as sa
+
+from moderation.core.models import Comment, OutboxEvent, new_event_id
 
 
 def comment_event_data(comment: Comment) -> dict:
@@ -25,9 +27,16 @@ def comment_event_data(comment: Comment) -> dict:
     }
 
 
-def record(session: Session, event_type: str, comment: Comment, now: dt.datetime, **extra) -> OutboxEvent:
+# Set on the session when an event is written, so a worker in this process can wake at commit.
+WAKE_FLAG = "moderation.outbox_written"
+
+
+def record(session: Session, event_type: str, comment: Comment, now: dt.datetime, **extra) -> str:
+    """Write the event with a plain INSERT (intake is hot; no unit-of-work bookkeeping); return its id."""
     data = comment_event_data(comment)
     data.update(extra)
-    event = OutboxEvent(site_id=comment.site_id, type=event_type, comment_id=comment.id, payload=data, created_at=now)
-    session.add(event)
-    return event
+    event_id = new_event_id()
+    session.execute(sa.insert(OutboxEvent).values(
+        id=event_id, site_id=comment.site_id, type=event_type, comment_id=comment.id, payload=data, created_at=now))
+    session.info[WAKE_FLAG] = True
+    return event_id

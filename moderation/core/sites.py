@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -46,15 +47,28 @@ def count_sites(session: Session) -> int:
         return session.scalar(sa.select(sa.func.count(Site.id))) or 0
 
 
+# Every intake request authenticates; a few seconds of staleness (a disabled site, a changed
+# setting) is worth one query less per comment.
+AUTH_CACHE_SECONDS = 10.0
+_auth_cache: dict[str, tuple[float, Site]] = {}
+
+
+def forget_cached_sites() -> None:
+    _auth_cache.clear()
+
+
 def authenticate_site(session: Session, api_key: str | None) -> Site:
     """Return the active site owning this key, or raise Unauthenticated."""
     if not api_key:
         raise Unauthenticated("missing API key")
+    digest = hash_api_key(api_key)
+    cached = _auth_cache.get(digest)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
     with reading(session):
-        site = session.scalar(
-            sa.select(Site).where(Site.api_key_hash == hash_api_key(api_key), Site.active.is_(True))
-        )
+        site = session.scalar(sa.select(Site).where(Site.api_key_hash == digest, Site.active.is_(True)))
         if site is None:
             raise Unauthenticated("unknown API key")
         session.expunge(site)
-        return site
+    _auth_cache[digest] = (time.monotonic() + AUTH_CACHE_SECONDS, site)
+    return site

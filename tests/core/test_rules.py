@@ -5,6 +5,7 @@ import pytest
 
 from moderation.core.models import Comment, Site
 from moderation.core.rules import add_rule, fold, term_pattern
+from moderation.core.sites import forget_cached_sites
 from moderation.extensions import db
 from tests.conftest import valid_comment
 from tests.core.conftest import NOW
@@ -89,6 +90,7 @@ def test_allow_list_skips_the_queue_only_when_the_site_permits(app, client, auth
     with app.app_context():
         db.session.query(Site).update({"allow_list_auto_approve": True})
         db.session.commit()
+    forget_cached_sites()
     assert submit(client, auth, author_email="redaction@journal.ma", content="autre")["status"] == "approved"
     # Allowed or not, a comment the classifier flags still waits for a moderator.
     assert submit(client, auth, author_email="redaction@journal.ma", content="idiot")["status"] == "pending"
@@ -99,6 +101,7 @@ def test_unscored_comments_are_never_auto_approved(app, client, auth):
     with app.app_context():
         db.session.query(Site).update({"allow_list_auto_approve": True})
         db.session.commit()
+    forget_cached_sites()
     receipt = submit(client, auth, author_email="redaction@journal.ma")
     assert receipt["status"] == "pending"
     assert stored(app, receipt["id"]).reasons[0]["code"] == "unscored"
@@ -112,6 +115,7 @@ def test_trusted_author_after_n_approved_comments(app, client, auth, fake_scorer
     with app.app_context():
         db.session.query(Site).update({"trusted_author_after": 2})
         db.session.commit()
+    forget_cached_sites()
     first = submit(client, auth, content="un")
     second = submit(client, auth, content="deux")
     assert first["status"] == second["status"] == "pending"
