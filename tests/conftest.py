@@ -25,6 +25,8 @@ def pg_schema_ready():
     """On PostgreSQL, build the schema once per run from the models."""
     if not PG_URL:
         return None
+    # Building an app imports every model module (webhooks, learning...) into the metadata.
+    create_app({"TESTING": True, "DATABASE_URL": PG_URL, "SECRET_KEY": "x", "LOAD_MODEL": False})
     engine = sa.create_engine(PG_URL)
     with engine.begin() as connection:
         connection.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))

@@ -5,8 +5,6 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
-import sqlalchemy as sa
-
 from moderation.core.models import Comment, OutboxEvent, new_event_id
 
 
@@ -27,6 +25,8 @@ def comment_event_data(comment: Comment) -> dict:
     }
 
 
+_INSERT_EVENT = OutboxEvent.__table__.insert()
+
 # Set on the session when an event is written, so a worker in this process can wake at commit.
 WAKE_FLAG = "moderation.outbox_written"
 
@@ -36,7 +36,8 @@ def record(session: Session, event_type: str, comment: Comment, now: dt.datetime
     data = comment_event_data(comment)
     data.update(extra)
     event_id = new_event_id()
-    session.execute(sa.insert(OutboxEvent).values(
-        id=event_id, site_id=comment.site_id, type=event_type, comment_id=comment.id, payload=data, created_at=now))
+    session.connection().execute(_INSERT_EVENT, dict(
+        id=event_id, site_id=comment.site_id, type=event_type, comment_id=comment.id, payload=data, created_at=now,
+        dispatched_at=None))
     session.info[WAKE_FLAG] = True
     return event_id
