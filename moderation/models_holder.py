@@ -15,12 +15,15 @@ class ModelHolder:
         self._model = None
         self._lock = threading.Lock()
         self.load_error: str | None = None
+        # True when a model was configured (a CURRENT file or a pinned version): readiness needs it then.
+        self.expected = False
 
     @property
     def current(self):
         return self._model
 
     def load(self, models_dir: str | Path, version: str | None = None, required: bool = False) -> None:
+        self.expected = bool(version) or (Path(models_dir) / "CURRENT").exists()
         try:
             from moderation.classifier import load_model
 

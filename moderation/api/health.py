@@ -31,5 +31,6 @@ def readyz():
         checks["model"] = holder.current.version
     else:
         checks["model"] = f"none ({holder.load_error or 'not loaded'})"
-        ready = ready and not current_app.config["MODERATION_MODEL_REQUIRED"]
+        # A shipped model that failed to load is not ready; a deployment without one may run unscored.
+        ready = ready and not (holder.expected or current_app.config["MODERATION_MODEL_REQUIRED"])
     return jsonify(status="ready" if ready else "not ready", checks=checks), 200 if ready else 503
