@@ -7,7 +7,7 @@ from flask import Blueprint, Response, current_app
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from moderation.core.db import reading
-from moderation.core.queues import count_queues, oldest_pending
+from moderation.core.queues import count_queues_exact, oldest_pending
 from moderation.extensions import db
 from moderation.metrics import QueueCollector
 
@@ -19,7 +19,7 @@ def _backlog():
     # Scrapes come from a thread with no app context; the collector is bound to one app.
     with _app.app_context():
         with reading(db.session):
-            counts = count_queues(db.session)
+            counts = count_queues_exact(db.session)
         oldest = oldest_pending(db.session)
         age = (dt.datetime.now(dt.timezone.utc) - oldest).total_seconds() if oldest else 0.0
         return counts, age

@@ -41,3 +41,17 @@ def record(session: Session, event_type: str, comment: Comment, now: dt.datetime
         dispatched_at=None))
     session.info[WAKE_FLAG] = True
     return event_id
+
+
+def record_many(session: Session, events: list[tuple[str, object, dict]], now: dt.datetime) -> None:
+    """Write several events (type, comment-like, extra data) with one executemany."""
+    if not events:
+        return
+    rows = []
+    for event_type, comment, extra in events:
+        data = comment_event_data(comment)
+        data.update(extra)
+        rows.append(dict(id=new_event_id(), site_id=comment.site_id, type=event_type, comment_id=comment.id,
+                         payload=data, created_at=now, dispatched_at=None))
+    session.connection().execute(_INSERT_EVENT, rows)
+    session.info[WAKE_FLAG] = True

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -62,55 +63,84 @@ def _stale(session: Session, comment: Comment) -> StaleVersion:
     )
 
 
-def _apply(session: Session, comment: Comment, site: Site, moderator: Moderator, request: DecisionRequest,
-           now: dt.datetime) -> None:
-    """Move one locked-in comment; the caller holds the transaction."""
-    before = comment.status
-    after = transition(before, target_status(request.action, before))
-    # A conditional UPDATE is the lock: of two moderators on one version, exactly one wins.
-    result = session.execute(
-        sa.update(Comment)
-        .where(Comment.id == comment.id, Comment.version == comment.version)
-        .values(status=after, version=Comment.version + 1, updated_at=now, claimed_by=None, claimed_until=None,
-                published_at=now if after is APPROVED else (None if before is APPROVED else Comment.published_at),
-                reported_at=None if after is not APPROVED else Comment.reported_at)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        session.expire(comment)
-        raise _stale(session, comment)
-    session.expire(comment)
-    reason = request.reason or ("spam" if after is SPAM else None)
-    session.add(Decision(
-        comment_id=comment.id, actor=moderator.email, moderator_id=moderator.id, action=request.action,
-        from_status=before.value, to_status=after.value, reason_code=reason, note_to_author=request.note,
-        reasons=comment.reasons or [], spam_score=comment.spam_score, abuse_score=comment.abuse_score,
-        model_version=comment.model_version, created_at=now,
-    ))
-    if before is APPROVED or after is not APPROVED:
-        # Reports are about the published version; any other move settles them.
-        session.execute(sa.update(Report).where(Report.comment_id == comment.id, Report.dismissed_at.is_(None))
-                        .values(dismissed_at=now))
-    _record_events(session, comment, site, before, after, request, reason, now)
-    DECISIONS.labels(action=request.action).inc()
+def _snapshot(comment: Comment, status: CommentStatus, version: int) -> SimpleNamespace:
+    """What an event needs of a comment after the move, without touching the ORM object."""
+    fields = ("id", "site_id", "article_id", "article_url", "parent_id", "author_name", "detected_language",
+              "language", "created_at")
+    return SimpleNamespace(**{name: getattr(comment, name) for name in fields}, status=status, version=version)
 
 
-def _record_events(session, comment, site, before, after, request, reason, now) -> None:
-    decision = {"action": request.action, "from_status": before.value, "reason_code": reason,
-                "note_to_author": request.note}
-    if after is APPROVED:
-        outbox.record(session, "comment.approved", comment, now, decision=decision)
-        if comment.parent_id is not None:
-            parent = session.get(Comment, comment.parent_id)
-            outbox.record(session, "comment.reply_published", comment, now, decision=decision,
-                          parent={"id": parent.id, "author_name": parent.author_name})
-    elif after is REJECTED:
-        decision["reason_text"] = author_text(reason or "other", site.language)
-        outbox.record(session, "comment.rejected", comment, now, decision=decision)
-    elif after is SPAM:
-        outbox.record(session, "comment.spam", comment, now, decision=decision)
-    elif after is PENDING:
-        outbox.record(session, "comment.restored", comment, now, decision=decision)
+def _events(moved: list[tuple[Comment, CommentStatus, int]], before: CommentStatus, after: CommentStatus,
+            request: DecisionRequest, reason: str | None, sites: dict[int, Site], parents: dict[int, str]):
+    for comment, _status, version in moved:
+        snapshot = _snapshot(comment, after, version)
+        decision = {"action": request.action, "from_status": before.value, "reason_code": reason,
+                    "note_to_author": request.note}
+        if after is APPROVED:
+            yield "comment.approved", snapshot, {"decision": decision}
+            if comment.parent_id is not None and comment.parent_id in parents:
+                parent = {"id": comment.parent_id, "author_name": parents[comment.parent_id]}
+                yield "comment.reply_published", snapshot, {"decision": decision, "parent": parent}
+        elif after is REJECTED:
+            decision["reason_text"] = author_text(reason or "other", sites[comment.site_id].language)
+            yield "comment.rejected", snapshot, {"decision": decision}
+        elif after is SPAM:
+            yield "comment.spam", snapshot, {"decision": decision}
+        elif after is PENDING:
+            yield "comment.restored", snapshot, {"decision": decision}
+
+
+def _move(session: Session, comments: list[Comment], sites: dict[int, Site], moderator: Moderator,
+          request: DecisionRequest, now: dt.datetime) -> tuple[list[int], list[dict]]:
+    """Apply one decision to comments with a handful of statements, whatever their number.
+
+    Returns the ids moved and the ones skipped with why. The UPDATE only touches rows still at the
+    version read: of two moderators on one version, exactly one wins.
+    """
+    skipped, groups = [], {}
+    for comment in comments:
+        try:
+            after = transition(comment.status, target_status(request.action, comment.status))
+        except InvalidTransition as error:
+            skipped.append({"id": comment.id, "why": error.code, "status": comment.status.value})
+            continue
+        groups.setdefault((comment.status, after), []).append(comment)
+    done: list[int] = []
+    reason = request.reason
+    for (before, after), group in groups.items():
+        by_id = {c.id: c for c in group}
+        published_at = now if after is APPROVED else (None if before is APPROVED else Comment.published_at)
+        rows = session.execute(
+            sa.update(Comment)
+            .where(sa.tuple_(Comment.id, Comment.version).in_([(c.id, c.version) for c in group]))
+            .values(status=after, version=Comment.version + 1, updated_at=now, claimed_by=None, claimed_until=None,
+                    published_at=published_at, reported_at=None if after is not APPROVED else Comment.reported_at)
+            .returning(Comment.id, Comment.version)
+            .execution_options(synchronize_session=False)
+        ).all()
+        moved = [(by_id[row.id], after, row.version) for row in rows]
+        for comment_id in set(by_id) - {row.id for row in rows}:
+            skipped.append({"id": comment_id, "why": StaleVersion.code})
+        if not moved:
+            continue
+        reason = request.reason or ("spam" if after is SPAM else None)
+        session.connection().execute(Decision.__table__.insert(), [dict(
+            comment_id=c.id, actor=moderator.email, moderator_id=moderator.id, action=request.action,
+            from_status=before.value, to_status=after.value, reason_code=reason, note_to_author=request.note,
+            reasons=c.reasons or [], spam_score=c.spam_score, abuse_score=c.abuse_score,
+            model_version=c.model_version, created_at=now) for c, _s, _v in moved])
+        ids = [c.id for c, _s, _v in moved]
+        if before is APPROVED or after is not APPROVED:
+            # Reports are about the published version; any other move settles them.
+            session.execute(sa.update(Report).where(Report.comment_id.in_(ids), Report.dismissed_at.is_(None))
+                            .values(dismissed_at=now))
+        parent_ids = {c.parent_id for c, _s, _v in moved if c.parent_id is not None}
+        parents = dict(session.execute(sa.select(Comment.id, Comment.author_name)
+                                       .where(Comment.id.in_(parent_ids))).all()) if parent_ids else {}
+        outbox.record_many(session, list(_events(moved, before, after, request, reason, sites, parents)), now)
+        DECISIONS.labels(action=request.action).inc(len(moved))
+        done.extend(ids)
+    return done, skipped
 
 
 def decide_comment(session: Session, comment_id: int, request: DecisionRequest, *, moderator: Moderator,
@@ -123,7 +153,12 @@ def decide_comment(session: Session, comment_id: int, request: DecisionRequest, 
             raise NotFound("no such comment", comment_id=comment_id)
         if request.expected_version is not None and request.expected_version != comment.version:
             raise _stale(session, comment)
-        _apply(session, comment, session.get(Site, comment.site_id), moderator, request, now)
+        transition(comment.status, target_status(request.action, comment.status))
+        done, _skipped = _move(session, [comment], {comment.site_id: session.get(Site, comment.site_id)},
+                               moderator, request, now)
+        if not done:
+            session.expire(comment)
+            raise _stale(session, comment)
     session.refresh(comment)
     return comment
 
@@ -138,26 +173,16 @@ def decide_many(session: Session, comment_ids: list[int], request: DecisionReque
                 now: dt.datetime) -> BulkSummary:
     """The same decision on many comments in one transaction; those it cannot apply are skipped, with why."""
     _check(moderator, request)
-    summary = BulkSummary()
     ids = list(dict.fromkeys(comment_ids))
     with transaction(session):
-        comments = {c.id: c for c in session.scalars(sa.select(Comment).where(Comment.id.in_(ids)))}
-        sites = {s.id: s for s in session.scalars(sa.select(Site).where(Site.id.in_({c.site_id for c in comments.values()})))}
-        for comment_id in ids:
-            comment = comments.get(comment_id)
-            if comment is None:
-                summary.skipped.append({"id": comment_id, "why": "not-found"})
-                continue
-            try:
-                target = target_status(request.action, comment.status)
-                if target not in ALLOWED_TRANSITIONS[comment.status]:
-                    raise InvalidTransition(comment.status.value, target.value)
-                _apply(session, comment, sites[comment.site_id], moderator, request, now)
-            except (InvalidTransition, StaleVersion) as error:
-                summary.skipped.append({"id": comment_id, "why": error.code, "status": comment.status.value})
-            else:
-                summary.done.append(comment_id)
-    return summary
+        comments = list(session.scalars(sa.select(Comment).where(Comment.id.in_(ids))))
+        sites = {s.id: s for s in session.scalars(sa.select(Site).where(Site.id.in_({c.site_id for c in comments})))}
+        done, skipped = _move(session, comments, sites, moderator, request, now)
+    found = {c.id for c in comments}
+    skipped += [{"id": i, "why": "not-found"} for i in ids if i not in found]
+    order = {comment_id: n for n, comment_id in enumerate(ids)}
+    session.expire_all()
+    return BulkSummary(sorted(done, key=order.get), sorted(skipped, key=lambda s: order[s["id"]]))
 
 
 def claim_comment(session: Session, comment_id: int, *, moderator: Moderator, now: dt.datetime,
