@@ -1,0 +1,185 @@
+"""The loaded model: fast per-comment scoring, batched scoring and the scikit-learn pipelines."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import Pipeline
+
+from . import language as lang_rules
+from .artifacts import load_payload
+from .dataset import HEADS
+from .features import analyse, compose, display_term, normalise, terms_of_normalised
+
+EXPLAIN_TOP = 5
+# Candidate features looked at before merging character n-grams into the words they belong to.
+_EXPLAIN_CANDIDATES = 10
+
+
+@dataclass
+class ScoreResult:
+    """Scores of one comment, as stored with it and shown to moderators."""
+
+    spam: float
+    abuse: float
+    language: str
+    model: str
+    explanation: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"spam": self.spam, "abuse": self.abuse, "language": self.language,
+                "model": self.model, "explanation": self.explanation}
+
+
+class Model:
+    """A loaded, verified model. Read-only after construction, so threads can share it."""
+
+    def __init__(self, payload: dict, metadata: dict):
+        self.version: str = payload["version"]
+        self.metadata = metadata
+        self.thresholds: dict = {h: dict(t) for h, t in payload["thresholds"].items()}
+        self.terms: list[str] = bytes(payload["terms"]).decode("utf-8").split("\n")
+        self._vocab_get = {t: i for i, t in enumerate(self.terms)}.get
+        self.idf = np.asarray(payload["idf"], dtype=np.float64)
+        self._heads = {h: payload["heads"][h] for h in HEADS}
+        for clf in self._heads.values():
+            clf.coef_ = clf.coef_.astype(np.float64)
+        self._language = payload["language"]
+        self._language.coef_ = self._language.coef_.astype(np.float64)
+        self.language_classes = [str(c) for c in self._language.classes_]
+        # One row per term holding every head's and every language's weight, so that a single
+        # take() gathers all the weights a comment needs.
+        self._w_heads = np.ascontiguousarray(np.vstack([self._heads[h].coef_[0] for h in HEADS]).T)
+        self._b_heads = np.array([self._heads[h].intercept_[0] for h in HEADS])
+        self._w_lang = np.ascontiguousarray(self._language.coef_.T)
+        self._b_lang = self._language.intercept_.copy()
+        self._w_all = np.ascontiguousarray(np.hstack([self._w_heads, self._w_lang]))
+        self._b_all = np.concatenate([self._b_heads, self._b_lang])
+        self._vectorizer = None
+        self._pipelines: dict = {}
+
+    # -- the scikit-learn view ------------------------------------------------------------
+    def vectorizer(self) -> TfidfVectorizer:
+        """The equivalent fitted TfidfVectorizer (built on first use; the fast path does not need it)."""
+        if self._vectorizer is None:
+            vec = TfidfVectorizer(analyzer=analyse, vocabulary=self.terms, sublinear_tf=True,
+                                  dtype=np.float64)
+            vec.fit([""])
+            vec.idf_ = self.idf
+            self._vectorizer = vec
+        return self._vectorizer
+
+    def pipeline(self, head: str) -> Pipeline:
+        """The scikit-learn Pipeline whose predict_proba the fast scorer reproduces."""
+        if head not in self._pipelines:
+            clf = self._language if head == "language" else self._heads[head]
+            self._pipelines[head] = Pipeline([("tfidf", self.vectorizer()), ("clf", clf)])
+        return self._pipelines[head]
+
+    # -- fast path ------------------------------------------------------------------------
+    def _vector(self, normalised: str):
+        counts = Counter(map(self._vocab_get, terms_of_normalised(normalised)))
+        counts.pop(None, None)
+        n = len(counts)
+        idx = np.fromiter(counts.keys(), dtype=np.int64, count=n)
+        values = np.fromiter(counts.values(), dtype=np.float64, count=n)
+        values = (np.log(values) + 1.0) * self.idf.take(idx)
+        norm = np.sqrt(values @ values)
+        if norm > 0:
+            values /= norm
+        return idx, values
+
+    def score(self, content: str, author_name: str = "", author_url: str = "") -> ScoreResult:
+        """Score one comment: both heads, language and explanation."""
+        normalised = normalise(compose(content, author_name, author_url))
+        idx, values = self._vector(normalised)
+        weights = self._w_all.take(idx, axis=0)
+        z = values @ weights + self._b_all
+        nh = len(HEADS)
+        probs = 1.0 / (1.0 + np.exp(-z[:nh]))
+        zl = np.exp(z[nh:] - z[nh:].max())
+        zl /= zl.sum()
+        lang = lang_rules.decide(zl, self.language_classes, normalised)
+        contributions = values[:, None] * weights[:, :nh]
+        explanation = self._explain(normalised, idx, contributions)
+        return ScoreResult(spam=float(probs[0]), abuse=float(probs[1]), language=lang,
+                           model=self.version, explanation=explanation)
+
+    def _explain(self, normalised: str, idx: np.ndarray, contributions: np.ndarray) -> dict:
+        """Per head, the terms that pushed the score up most, merged into readable words.
+
+        A character n-gram is shown as the word (or words) of the comment it comes from, so the
+        console can highlight something a person recognises.
+        """
+        k = min(_EXPLAIN_CANDIDATES, len(idx))
+        if len(idx) > k:
+            top = np.argpartition(-contributions, k - 1, axis=0)[:k]
+        else:
+            top = np.broadcast_to(np.arange(len(idx))[:, None], contributions.shape)
+        padded = f" {normalised} "
+        shown_cache: dict[int, str] = {}
+        out = {}
+        for h, head in enumerate(HEADS):
+            merged: dict[str, float] = {}
+            for row in top[:, h].tolist():
+                weight = float(contributions[row, h])
+                if weight <= 0:
+                    continue
+                j = int(idx[row])
+                shown = shown_cache.get(j)
+                if shown is None:
+                    term = self.terms[j]
+                    shown = display_term(term) if term.startswith("§") else _enclosing_words(padded, term)
+                    shown_cache[j] = shown
+                if shown:
+                    merged[shown] = merged.get(shown, 0.0) + weight
+            ranked = sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))[:EXPLAIN_TOP]
+            out[head] = [{"term": t, "weight": round(w, 4)} for t, w in ranked]
+        return out
+
+    # -- batches --------------------------------------------------------------------------
+    def score_many(self, texts, explain: bool = False) -> list[ScoreResult]:
+        """Score many comments at once (same numbers as score(); explanations only on request)."""
+        texts = list(texts)
+        if explain:
+            return [self.score(t) for t in texts]
+        normalised = [normalise(t) for t in texts]
+        rows, cols, vals = [], [], []
+        for r, norm in enumerate(normalised):
+            idx, values = self._vector(norm)
+            rows.append(np.full(len(idx), r))
+            cols.append(idx)
+            vals.append(values)
+        X = sparse.csr_matrix(
+            (np.concatenate(vals) if vals else np.zeros(0),
+             (np.concatenate(rows) if rows else np.zeros(0, int), np.concatenate(cols) if cols else np.zeros(0, int))),
+            shape=(len(texts), len(self.terms)))
+        probs = 1.0 / (1.0 + np.exp(-(X @ self._w_heads + self._b_heads)))
+        zl = X @ self._w_lang + self._b_lang
+        zl = np.exp(zl - zl.max(axis=1, keepdims=True))
+        zl /= zl.sum(axis=1, keepdims=True)
+        return [ScoreResult(spam=float(p[0]), abuse=float(p[1]),
+                            language=lang_rules.decide(zl[i], self.language_classes, normalised[i]),
+                            model=self.version)
+                for i, p in enumerate(probs)]
+
+
+def _enclosing_words(padded: str, gram: str) -> str:
+    at = padded.find(gram)
+    if at < 0:
+        return gram.strip()
+    start = padded.rfind(" ", 0, at + 1) + 1 if padded[at] != " " else at + 1
+    end_probe = at + len(gram)
+    end = padded.find(" ", end_probe - 1 if gram.endswith(" ") else end_probe)
+    return padded[start:end if end >= 0 else len(padded)].strip()
+
+
+def load_model(models_dir, version: str | None = None) -> Model:
+    """Load the model named by models_dir/CURRENT (or `version`), verified; see artifacts.load_payload."""
+    payload, metadata = load_payload(Path(models_dir), version)
+    return Model(payload, metadata)
