@@ -1,6 +1,7 @@
 """The `moderation` command: serve, db, sites, and the classifier's train/evaluate/score."""
 from __future__ import annotations
 
+import os
 import sys
 from contextlib import contextmanager
 
@@ -48,6 +49,7 @@ def serve(host: str, port: int, threads: int) -> None:
     app = create_app({"THREADS": threads})
     with app.app_context():
         upgrade_schema(app)
+        _refresh_planner_statistics()
         _first_start_banner(app)
         holder = app.extensions["moderation.models"]
         model = holder.current.version if holder.current else f"none ({holder.load_error})"
@@ -56,6 +58,17 @@ def serve(host: str, port: int, threads: int) -> None:
         app, host=host, port=port, threads=threads,
         max_request_body_size=1024 * 1024, ident="moderation", clear_untrusted_proxy_headers=True,
     )
+
+
+def _refresh_planner_statistics() -> None:
+    """SQLite has no autovacuum: without statistics its planner picks the queue index for searches."""
+    import sqlalchemy as sa
+
+    from moderation.extensions import db as database
+
+    if database.engine.dialect.name == "sqlite":
+        with database.engine.begin() as connection:
+            connection.execute(sa.text("PRAGMA optimize=0x10002"))
 
 
 def _first_start_banner(app) -> None:
@@ -102,6 +115,58 @@ def db_downgrade(revision: str) -> None:
 
     with app_context(LOAD_MODEL=False) as app:
         downgrade(directory=app.extensions["migrate"].directory, revision=revision)
+
+
+def _models_dir() -> str:
+    from moderation.config import REPO_MODELS_DIR
+
+    return os.environ.get("MODERATION_MODELS_DIR") or str(REPO_MODELS_DIR)
+
+
+@main.command()
+@click.option("--datasets", "datasets_dir", type=click.Path(file_okay=False), default=None,
+              help="Dataset folder (default: MODERATION_DATASETS_DIR, else ../shared/datasets).")
+@click.option("--models", "models_dir", type=click.Path(file_okay=False), default=None)
+@click.option("--version", default=None, help="Version name (default: the next free one).")
+@click.option("--seed", type=int, default=None)
+@click.option("--no-loso", is_flag=True, help="Skip leave-one-source-out evaluation (quick runs only).")
+@click.option("--limit-per-dataset", type=int, default=None, help="Sample rows per dataset (quick runs).")
+@click.option("--no-promote", is_flag=True, help="Do not point models/CURRENT at the new version.")
+def train(datasets_dir, models_dir, version, seed, no_loso, limit_per_dataset, no_promote) -> None:
+    """Train both heads from the manifest and write a new versioned model artifact."""
+    from moderation.classifier.commands import train_command
+
+    metadata = train_command(datasets_dir=datasets_dir, models_dir=models_dir or _models_dir(), version=version,
+                             seed=seed, loso=not no_loso, limit_per_dataset=limit_per_dataset,
+                             promote=not no_promote)
+    click.echo(metadata["version"])
+
+
+@main.command()
+@click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="CSV with columns text,label[,lang].")
+@click.option("--head", required=True, type=click.Choice(["spam", "abuse"]))
+@click.option("--models", "models_dir", type=click.Path(file_okay=False), default=None)
+@click.option("--version", default=None)
+def evaluate(data, head, models_dir, version) -> None:
+    """ROC-AUC, PR-AUC and precision/recall/F1 at the shipped threshold, overall and per language."""
+    from moderation.classifier.commands import evaluate_command, format_evaluation
+
+    click.echo(format_evaluation(evaluate_command(data=data, head=head, models_dir=models_dir or _models_dir(),
+                                                  version=version)))
+
+
+@main.command()
+@click.argument("input_file", default="-")
+@click.option("--output", default="-", help="Where to write JSON lines (default: standard output).")
+@click.option("--models", "models_dir", type=click.Path(file_okay=False), default=None)
+@click.option("--version", default=None)
+def score(input_file, output, models_dir, version) -> None:
+    """Score a CSV (text column) or JSON lines (text key): one JSON line per input, in order."""
+    from moderation.classifier.commands import score_command
+
+    count = score_command(input=input_file, output=output, models_dir=models_dir or _models_dir(), version=version)
+    click.echo(f"scored {count} comments", err=True)
 
 
 @main.group()

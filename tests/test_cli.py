@@ -126,3 +126,31 @@ def test_serve_on_an_empty_database_prints_a_first_key_once_and_accepts_comments
         second.terminate()
         second.wait(10)
         second.stderr.close()
+
+
+def test_score_reads_csv_or_json_lines_and_writes_one_line_per_input_in_order(tmp_path):
+    rows = ["Très bon article, merci.", "Gagnez 500€ par jour, cliquez ici www.gain-facile.com",
+            "espèce de connard", "يا حمار يا كلب"]
+    csv_file = tmp_path / "comments.csv"
+    csv_file.write_text("text\n" + "\n".join(f'"{r}"' for r in rows) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["score", str(csv_file)])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == 4
+    assert set(lines[0]) == {"spam", "abuse", "language", "model"}
+    assert lines[1]["spam"] > lines[0]["spam"] and lines[2]["abuse"] > lines[0]["abuse"]
+    assert lines[3]["language"] == "ar"
+    jsonl = "\n".join(json.dumps({"text": r}, ensure_ascii=False) for r in rows)
+    from_stdin = CliRunner().invoke(main, ["score", "-"], input=jsonl)
+    assert [json.loads(line) for line in from_stdin.stdout.splitlines()] == lines
+
+
+def test_evaluate_prints_auc_and_threshold_metrics_per_language(tmp_path):
+    data = tmp_path / "labelled.csv"
+    data.write_text("text,label,lang\n" + "\n".join([
+        "merci pour cet article,0,fr", "bravo la rédaction,0,fr", "ferme ta gueule connard,1,fr",
+        "espèce de salope,1,fr", "thank you for the report,0,en", "you stupid idiot,1,en",
+    ]) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["evaluate", "--data", str(data), "--head", "abuse"])
+    assert result.exit_code == 0, result.output
+    assert "ROC-AUC" in result.output and "fr" in result.output and "en" in result.output
