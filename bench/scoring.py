@@ -21,7 +21,7 @@ COMMENT = (
     "salaires vont encore payer pour les autres. Mon père a travaillé quarante ans à Casablanca "
     "et touche à peine de quoi vivre. Wallah had chi machi m3qoul. Pourquoi ne pas taxer les "
     "grandes fortunes avant de toucher aux retraités ? J'aimerais que le journaliste pose la "
-    "question au ministre la prochaine fois, merci."
+    "question au ministre la prochaine fois, merci. Et arrêtez de supprimer les commentaires !"
 )
 
 

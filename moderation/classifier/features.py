@@ -6,6 +6,8 @@ import html
 import re
 import unicodedata
 
+import numpy as np
+
 # Term kinds are told apart by a prefix so that a word never shares a vocabulary slot with a
 # character n-gram that happens to have the same letters. Character n-grams carry no prefix
 # because there are many more of them per comment and a prefix would cost time on every one.
@@ -206,3 +208,77 @@ def compose(content: str, author_name: str = "", author_url: str = "") -> str:
 def display_term(term: str) -> str:
     """A term as a moderator should read it (no internal prefix, no padding)."""
     return term[len(WORD_PREFIX):] if term.startswith(WORD_PREFIX) else term.strip()
+
+
+class TermIndex:
+    """Vocabulary lookup for the request path: the ids of terms_of_normalised(text) that are in
+    the vocabulary, with repeats, computed without building the character n-gram strings.
+
+    Character n-grams are packed into integers (each character of the vocabulary's alphabet gets
+    a small code) and found with a binary search over the vocabulary's packed n-grams; only
+    words and word pairs go through a dict. It must list exactly the terms terms_of_normalised
+    lists (tests compare both on many texts); it exists because creating and hashing a thousand
+    short strings per comment was most of the scoring time.
+    """
+
+    def __init__(self, terms: list[str]):
+        lo, hi = CHAR_NGRAM_RANGE
+        words: dict[str, int] = {}
+        by_length: dict[int, tuple[list[int], list[str]]] = {n: ([], []) for n in range(lo, hi + 1)}
+        for i, term in enumerate(terms):
+            if term.startswith(WORD_PREFIX):
+                words[term] = i
+            else:
+                ids, grams = by_length[len(term)]
+                ids.append(i)
+                grams.append(term)
+        self._word_get = words.get
+        joined = {n: "".join(grams) for n, (_, grams) in by_length.items()}
+        alphabet = sorted(set("".join(joined.values())))
+        self._bits = max(1, (len(alphabet) + 1).bit_length())
+        if self._bits * hi > 63:
+            raise ValueError("vocabulary alphabet too large to pack character n-grams")
+        # Code 0 is "not in the alphabet": an n-gram containing it is in no vocabulary.
+        size = (max(map(ord, alphabet)) + 2) if alphabet else 2
+        self._codes = np.zeros(size, dtype=np.int64)
+        self._codes[[ord(ch) for ch in alphabet]] = np.arange(1, len(alphabet) + 1)
+        self._tables = {}
+        for n, (ids, _) in by_length.items():
+            keys = self._pack(joined[n], n)
+            order = np.argsort(keys, kind="stable")
+            self._tables[n] = (keys[order], np.array(ids, dtype=np.int64)[order])
+
+    def _pack(self, text: str, n: int) -> np.ndarray:
+        """Pack consecutive blocks of n characters (len(text) a multiple of n) into integers."""
+        points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        codes = self._codes.take(np.minimum(points, len(self._codes) - 1)).reshape(-1, n)
+        keys = np.zeros(len(codes), dtype=np.int64)
+        for k in range(n):
+            keys = (keys << self._bits) | codes[:, k]
+        return keys
+
+    def ids(self, normalised: str) -> np.ndarray:
+        toks = normalised.split()
+        get = self._word_get
+        found = [get(WORD_PREFIX + t) for t in toks]
+        found += [get(f"{WORD_PREFIX}{a} {b}") for a, b in zip(toks, toks[1:])]
+        word_ids = np.array([i for i in found if i is not None], dtype=np.int64)
+        points = np.frombuffer(f" {normalised} ".encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        codes = self._codes.take(np.minimum(points, len(self._codes) - 1))
+        parts = [word_ids]
+        b = self._bits
+        for n, (keys, term_ids) in self._tables.items():
+            m = len(codes) - n + 1
+            if m <= 0 or not len(keys):
+                continue
+            packed = codes[:m].copy()
+            valid = packed > 0
+            for k in range(1, n):
+                nxt = codes[k:k + m]
+                packed = (packed << b) | nxt
+                valid &= nxt > 0
+            packed = packed[valid]
+            pos = np.minimum(np.searchsorted(keys, packed), len(keys) - 1)
+            hit = keys.take(pos) == packed
+            parts.append(term_ids.take(pos[hit]))
+        return np.concatenate(parts)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from sklearn.pipeline import Pipeline
 from . import language as lang_rules
 from .artifacts import load_payload
 from .dataset import HEADS
-from .features import analyse, compose, display_term, normalise, terms_of_normalised
+from .features import TermIndex, analyse, compose, display_term, normalise
 
 EXPLAIN_TOP = 5
 # Candidate features looked at before merging character n-grams into the words they belong to.
@@ -44,7 +43,7 @@ class Model:
         self.metadata = metadata
         self.thresholds: dict = {h: dict(t) for h, t in payload["thresholds"].items()}
         self.terms: list[str] = bytes(payload["terms"]).decode("utf-8").split("\n")
-        self._vocab_get = {t: i for i, t in enumerate(self.terms)}.get
+        self._index = TermIndex(self.terms)
         self.idf = np.asarray(payload["idf"], dtype=np.float64)
         self._heads = {h: payload["heads"][h] for h in HEADS}
         for clf in self._heads.values():
@@ -83,12 +82,9 @@ class Model:
 
     # -- fast path ------------------------------------------------------------------------
     def _vector(self, normalised: str):
-        counts = Counter(map(self._vocab_get, terms_of_normalised(normalised)))
-        counts.pop(None, None)
-        n = len(counts)
-        idx = np.fromiter(counts.keys(), dtype=np.int64, count=n)
-        values = np.fromiter(counts.values(), dtype=np.float64, count=n)
-        values = (np.log(values) + 1.0) * self.idf.take(idx)
+        """(term ids, TF-IDF values) of one normalised text, exactly as the vectorizer computes them."""
+        idx, counts = np.unique(self._index.ids(normalised), return_counts=True)
+        values = (np.log(counts) + 1.0) * self.idf.take(idx)
         norm = np.sqrt(values @ values)
         if norm > 0:
             values /= norm

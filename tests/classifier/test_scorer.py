@@ -26,13 +26,22 @@ TEXTS = [
 ]
 
 
+WEIRD = TEXTS + [
+    "Ω≈ç√∫ 政府 🤡🤡 \U0001fae0 x",           # characters outside the vocabulary's alphabet
+    "a", "ab", "abc", " \t\n ",
+    "l'été dernier, à Fès… « guillemets » — tirets",
+    "https://x.com/a?b=c @someone +212612345678 mail@x.fr",
+    "\ud800 lone surrogate",
+]
+
+
 @pytest.fixture(scope="module", params=["tiny", "shipped"])
 def model(request, tiny_models_dir):
     return load_model(tiny_models_dir if request.param == "tiny" else SHIPPED_MODELS)
 
 
 def test_fast_path_equals_sklearn_predict_proba(model):
-    for text in TEXTS:
+    for text in WEIRD:
         result = model.score(text)
         for head in ("spam", "abuse"):
             expected = model.pipeline(head).predict_proba([text])[0, 1]
@@ -40,7 +49,7 @@ def test_fast_path_equals_sklearn_predict_proba(model):
 
 
 def test_fast_language_probabilities_equal_sklearn(model):
-    for text in TEXTS:
+    for text in WEIRD:
         expected = model.pipeline("language").predict_proba([text])[0]
         idx, values = model._vector(normalise(text))
         z = values @ model._w_lang[idx] + model._b_lang
@@ -94,3 +103,31 @@ def test_scoring_is_thread_safe(model):
     with ThreadPoolExecutor(max_workers=8) as pool:
         got = list(pool.map(lambda t: model.score(t).as_dict(), texts))
     assert got == expected
+
+
+def test_term_index_lists_exactly_the_analyser_terms(model):
+    from collections import Counter
+
+    from moderation.classifier.features import terms_of_normalised
+
+    vocab = {t: i for i, t in enumerate(model.terms)}
+    for text in WEIRD:
+        norm = normalise(text)
+        expected = Counter(vocab[t] for t in terms_of_normalised(norm) if t in vocab)
+        assert Counter(model._index.ids(norm).tolist()) == expected, text
+
+
+def test_fast_path_matches_sklearn_on_generated_text(tiny_models_dir):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    model = load_model(tiny_models_dir)
+    pipe = model.pipeline("abuse")
+    alphabet = st.sampled_from(list("abcdeilmnorstuy 0137@$.!?-_éàç") + list("ابتحكلمنهوي") + ["😂", "ß", "ﬁ"])
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.text(alphabet=alphabet, max_size=120))
+    def check(text):
+        assert abs(model.score(text).abuse - pipe.predict_proba([text])[0, 1]) <= 1e-9
+
+    check()
