@@ -64,6 +64,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     api.register_blueprint(comments.blp)
     api.register_blueprint(moderation.blp)
     app.register_blueprint(health.bp)
+    from moderation import learning, ui
+
+    ui.init_app(app)
+    learning.init_app(app)
     metrics_view.init_app(app)
     http_errors.register(app)
 

@@ -54,6 +54,10 @@ def serve(host: str, port: int, threads: int) -> None:
         holder = app.extensions["moderation.models"]
         model = holder.current.version if holder.current else f"none ({holder.load_error})"
     click.echo(f"Serving on http://{host}:{port} with {threads} threads; model: {model}", err=True)
+    from moderation.learning import start_background
+
+    # Watch for promoted models (hot swap); retraining itself runs in `moderation worker`.
+    start_background(app, schedule=False)
     waitress.serve(
         app, host=host, port=port, threads=threads,
         max_request_body_size=1024 * 1024, ident="moderation", clear_untrusted_proxy_headers=True,
@@ -202,6 +206,16 @@ def sites_list() -> None:
         for site in list_sites(database.session):
             state = "active" if site.active else "disabled"
             click.echo(f"{site.id}\t{site.name}\t{site.api_key_prefix}…\t{state}\t{site.created_at:%Y-%m-%d}")
+
+
+from moderation.ui.commands import moderators as _moderators_group  # noqa: E402
+
+main.add_command(_moderators_group)
+
+from moderation.learning.commands import COMMANDS as _learning_commands  # noqa: E402
+
+for _command in _learning_commands:
+    main.add_command(_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -41,6 +41,14 @@ SETTINGS: dict[str, tuple[object, object]] = {
     "AUTO_APPROVE": (False, _bool),
     "AUTO_SPAM": (False, _bool),
     "DB_BUSY_TIMEOUT_MS": (5000, _int),
+    # Console cookies are Secure (__Host-) unless the console is served over plain http.
+    "CONSOLE_SECURE_COOKIES": (True, _bool),
+    # Learning from the site's own decisions (moderation/learning).
+    "SITE_MODELS_DIR": (None, str),
+    "RETRAIN_EVERY_LABELS": (200, _int),
+    "RETRAIN_INTERVAL_HOURS": (168.0, _float),
+    "PROMOTION_MARGIN": (0.01, _float),
+    "MODEL_POLL_SECONDS": (5.0, _float),
 }
 
 

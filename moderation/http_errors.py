@@ -1,4 +1,4 @@
-"""The one place errors become HTTP: problem+json (RFC 9457) on /api, plain pages elsewhere."""
+"""The one place errors become HTTP: problem+json (RFC 9457) on /api, localised pages in the console, plain pages elsewhere."""
 from __future__ import annotations
 
 import json
@@ -82,8 +82,24 @@ def _is_api() -> bool:
     return request.path.startswith("/api/")
 
 
+def _console_page(status: int, code: str):
+    """A console page for the error, or None outside the console (or before the console is set up)."""
+    from moderation.ui import error_pages
+
+    if _is_api() or not error_pages.is_console():
+        return None
+    try:
+        return error_pages.render_error(status, code)
+    except Exception:  # an error page must never raise: fall back to the plain response
+        log.exception("console error page failed")
+        return None
+
+
 def handle_domain_error(error: errors.ModerationError):
     status = STATUS_BY_ERROR.get(type(error), 400)
+    page = _console_page(status, error.code)
+    if page is not None:
+        return page
     headers = {}
     extra = {}
     if isinstance(error, errors.FloodDetected):
@@ -101,7 +117,12 @@ def handle_domain_error(error: errors.ModerationError):
 
 def handle_http_exception(error: HTTPException):
     if not _is_api():
-        return error
+        if (error.code or 500) < 400:  # routing redirects (a missing trailing slash) are not errors
+            return error
+        from flask_wtf.csrf import CSRFError
+
+        code = "csrf" if isinstance(error, CSRFError) else CODE_BY_HTTP_STATUS.get(error.code or 500, "error")
+        return _console_page(error.code or 500, code) or error
     status = error.code or 500
     code = CODE_BY_HTTP_STATUS.get(status, "bad-request" if status < 500 else "internal-error")
     headers = {}
@@ -130,6 +151,9 @@ def handle_unexpected(error: Exception):
     log.exception("unhandled error on %s %s", request.method, request.path)
     if _is_api():
         return problem_response(500, "internal-error")
+    page = _console_page(500, "internal-error")
+    if page is not None:
+        return page
     return Response("Erreur interne / Internal error", status=500, mimetype="text/plain")
 
 

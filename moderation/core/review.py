@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from types import SimpleNamespace
+from typing import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -21,6 +22,17 @@ APPROVED, PENDING, REJECTED, SPAM = (CommentStatus.APPROVED, CommentStatus.PENDI
 ACTIONS = ("approve", "reject", "spam", "not_spam", "restore")
 DECIDING_ROLES = frozenset({"admin", "moderator"})
 CLAIM_MINUTES = 5
+
+
+# Called inside each decision's transaction with (session, comments, action, reason, now). The
+# learning module registers here to turn decisions into labels; core does not import it.
+DECISION_LISTENERS: list[Callable] = []
+
+
+def _tell_listeners(session: Session, comments: list[Comment], action: str, reason: str | None,
+                    now: dt.datetime) -> None:
+    for listener in DECISION_LISTENERS:
+        listener(session, comments, action, reason, now)
 
 
 def target_status(action: str, current: CommentStatus) -> CommentStatus:
@@ -129,6 +141,7 @@ def _move(session: Session, comments: list[Comment], sites: dict[int, Site], mod
             from_status=before.value, to_status=after.value, reason_code=reason, note_to_author=request.note,
             reasons=c.reasons or [], spam_score=c.spam_score, abuse_score=c.abuse_score,
             model_version=c.model_version, created_at=now) for c, _s, _v in moved])
+        _tell_listeners(session, [c for c, _s, _v in moved], request.action, reason, now)
         ids = [c.id for c, _s, _v in moved]
         if before is APPROVED or after is not APPROVED:
             # Reports are about the published version; any other move settles them.
@@ -216,4 +229,6 @@ def dismiss_reports(session: Session, comment_id: int, *, moderator: Moderator, 
             from_status=comment.status.value, to_status=comment.status.value, reasons=[], created_at=now,
             spam_score=comment.spam_score, abuse_score=comment.abuse_score, model_version=comment.model_version,
         ))
+        # Keeping a reported comment published says it is acceptable.
+        _tell_listeners(session, [comment], "dismiss_reports", None, now)
     return comment
