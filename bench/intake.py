@@ -124,7 +124,7 @@ def print_row(row: dict) -> None:
     print(f"{row['database']:8} scoring={'on ' if row['scoring'] else 'off'} c={row['concurrency']:<3}"
           f" ceiling {base['rps']:7.0f} req/s p50 {base['p50_ms']:6.1f} ms p99 {base['p99_ms']:6.1f} ms |"
           f" service {ours['rps']:7.0f} req/s p50 {ours['p50_ms']:6.1f} ms p99 {ours['p99_ms']:6.1f} ms"
-          f" errors {ours['errors']} | ratio {row['ratio']:.2f}", flush=True)
+          f" errors {ours['errors']} {ours['error_kinds'] or ''} | ratio {row['ratio']:.2f}", flush=True)
 
 
 if __name__ == "__main__":

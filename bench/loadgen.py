@@ -24,6 +24,7 @@ def run(port: int, concurrency: int, seconds: float, headers: dict, path: str = 
     """POST as fast as `concurrency` clients can for `seconds`; return throughput and latency figures."""
     latencies: list[list[float]] = [[] for _ in range(concurrency)]
     errors = [0] * concurrency
+    statuses: dict = {}
     start_at = time.monotonic() + warmup
     stop_at = start_at + seconds
 
@@ -42,8 +43,10 @@ def run(port: int, concurrency: int, seconds: float, headers: dict, path: str = 
                 response = connection.getresponse()
                 response.read()
                 ok = 200 <= response.status < 300
-            except (OSError, http.client.HTTPException):
+                status = response.status
+            except (OSError, http.client.HTTPException) as error:
                 ok = False
+                status = type(error).__name__
                 connection.close()
                 connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             elapsed = time.perf_counter() - began
@@ -51,6 +54,7 @@ def run(port: int, concurrency: int, seconds: float, headers: dict, path: str = 
                 latencies[worker].append(elapsed)
                 if not ok:
                     errors[worker] += 1
+                    statuses[status] = statuses.get(status, 0) + 1
         connection.close()
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(concurrency)]
@@ -65,4 +69,4 @@ def run(port: int, concurrency: int, seconds: float, headers: dict, path: str = 
         return merged[min(count - 1, int(p * count))] * 1000 if count else float("nan")
 
     return {"requests": count, "rps": count / seconds, "p50_ms": pct(0.50), "p99_ms": pct(0.99),
-            "errors": sum(errors)}
+            "errors": sum(errors), "error_kinds": statuses}
