@@ -42,6 +42,12 @@ def write_roc_png(oof: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def _weighting(p: dict) -> str:
+    cap = f"each source capped at {p['source_cap']} rows' worth" if p["source_cap"] else "sources not capped"
+    balance = "classes balanced within each source" if p["balance_classes"] else "each source keeps its own class mix"
+    return f"{cap}, {balance}"
+
+
 def _threshold_lines(thresholds: dict) -> list[str]:
     lines = ["| head | threshold | value | held-out precision | held-out recall | rule |",
              "|---|---|---:|---:|---:|---|"]
@@ -87,18 +93,28 @@ insults as acceptable; MLMA and Davidson are keyword-sampled with small negative
   replaced by placeholder words that still count.
 - Features (`features.terms_of_normalised`): words, word pairs and character {p.get('char_ngrams', '3-4')}-grams,
   vocabulary of the {counts['vocabulary']} most frequent terms (min df {p['min_df']}), sublinear TF-IDF, L2.
-- One logistic regression per head (C = {p['C']}), sources capped at {p['source_cap']} rows' worth,
-  classes balanced within each source: {p['balance_classes']}; hand-written set weight {p['handwritten_weight']}.
+- One logistic regression per head (C = {p['C']}); {_weighting(p)}; the hand-written set weighs as
+  much as a source of {p['handwritten_weight']:.0f} rows.
 - Calibration: Platt scaling fitted on the leave-one-source-out decision values, folded into the
   weights (calibration: `{metadata['calibration']}`).
 - Language: multinomial logistic regression on the same features, up to {p['language_rows_per_class']} rows per
-  language, plus a script and confidence rule for "other".
+  language, plus rules (`language.decide`): script share and confidence for "other", Darija /
+  MSA function words between ar and ary, Darija words for Arabizi (the data's "ary" label is per
+  dataset: MDOD rows written in French or MSA are labelled ary, and the model learnt that).
 - Rows read: {counts['rows_read']}; after removing duplicates (same normalised text within a head):
   {counts['rows_after_dedupe']}.
 
 | training group | rows after dedupe |
 |---|---:|
 {groups}
+
+## How the parameters were chosen
+
+Leave-one-source-out, mean ROC-AUC over held-out groups (each group counts once):
+
+| configuration | spam | abuse |
+|---|---:|---:|
+{chr(10).join(f"| {r['config']} | {r['spam']:.3f} | {r['abuse']:.3f} |" for r in metadata.get('selection', []))}
 
 ## Thresholds
 

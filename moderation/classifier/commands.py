@@ -19,7 +19,7 @@ from .dataset import MANIFEST, default_datasets_dir, load_corpus, read_manifest
 from .evaluate import evaluate_file, loso_report
 from .features import compose
 from .scorer import load_model
-from .train import Params, Progress, train
+from .train import SELECTION, Params, Progress, train
 
 DEFAULT_MODELS_DIR = Path("models")
 
@@ -63,6 +63,7 @@ def train_command(*, datasets_dir: str | Path | None = None, models_dir: str | P
         "training_files": corpus.files,
         "limit_per_dataset": limit_per_dataset,
         "metrics": report,
+        "selection": SELECTION,
     }
     payload = artifacts.payload_of(trained, version)
     metadata = artifacts.save(payload, models_dir, metadata)

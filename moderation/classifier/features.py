@@ -17,7 +17,7 @@ CHAR_NGRAM_RANGE = (3, 4)
 # Placeholder words: letters only, so that they survive tokenisation, and spelled so that no
 # real word in the four languages collides with them. They keep counting as evidence
 # (a URL is a strong spam signal) without the vocabulary having to hold every URL.
-URL, EMAIL, PHONE, HANDLE, NUMBER = "xurlx", "xemailx", "xphonex", "xuserx", "xnumx"
+URL, EMAIL, PHONE, HANDLE = "xurlx", "xemailx", "xphonex", "xuserx"
 
 _URL_HINT_RE = re.compile(r"\.[^\W\d_]|//")
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+|(?<![\w.-])[\w-]++(?:\.[\w-]++)++(?:/\S*)?")
@@ -223,16 +223,25 @@ class TermIndex:
 
     def __init__(self, terms: list[str]):
         lo, hi = CHAR_NGRAM_RANGE
-        words: dict[str, int] = {}
+        # Words are keyed by the token and word pairs by the token tuple, so the lookup needs
+        # no string building.
+        unigrams: dict[str, int] = {}
+        bigrams: dict[tuple[str, str], int] = {}
         by_length: dict[int, tuple[list[int], list[str]]] = {n: ([], []) for n in range(lo, hi + 1)}
+        strip = len(WORD_PREFIX)
         for i, term in enumerate(terms):
             if term.startswith(WORD_PREFIX):
-                words[term] = i
+                pair = term[strip:].split(" ")
+                if len(pair) == 1:
+                    unigrams[pair[0]] = i
+                else:
+                    bigrams[(pair[0], pair[1])] = i
             else:
                 ids, grams = by_length[len(term)]
                 ids.append(i)
                 grams.append(term)
-        self._word_get = words.get
+        self._unigram_get = unigrams.get
+        self._bigram_get = bigrams.get
         joined = {n: "".join(grams) for n, (_, grams) in by_length.items()}
         alphabet = sorted(set("".join(joined.values())))
         self._bits = max(1, (len(alphabet) + 1).bit_length())
@@ -259,9 +268,8 @@ class TermIndex:
 
     def ids(self, normalised: str) -> np.ndarray:
         toks = normalised.split()
-        get = self._word_get
-        found = [get(WORD_PREFIX + t) for t in toks]
-        found += [get(f"{WORD_PREFIX}{a} {b}") for a, b in zip(toks, toks[1:])]
+        found = list(map(self._unigram_get, toks))
+        found += map(self._bigram_get, zip(toks, toks[1:]))
         word_ids = np.array([i for i in found if i is not None], dtype=np.int64)
         points = np.frombuffer(f" {normalised} ".encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         codes = self._codes.take(np.minimum(points, len(self._codes) - 1))

@@ -15,6 +15,8 @@ OTHER = "other"
 MIN_CONFIDENCE = 0.5
 # Arabic-script text with no cue word is called Darija only above this share of ar + ary.
 ARY_WITHOUT_CUES = 0.9
+# Latin-script text with no Darija word is called Darija only above this share of fr+en+ary.
+ARY_WITHOUT_CUES_LATIN = 0.95
 # Share of letters that must be Latin or Arabic for one of the four languages to be possible.
 MIN_SCRIPT_SHARE = 0.5
 
@@ -23,6 +25,8 @@ _KNOWN = "a-z\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff"
 # absent, which keeps this check cheap on the request path.
 _OTHER_LETTER_RE = re.compile(f"[^\\W\\d_{_KNOWN}]")
 _KNOWN_LETTER_RE = re.compile(f"[{_KNOWN}]")
+_ARABIC_LETTER_RE = re.compile("[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
+_LATIN_LETTER_RE = re.compile("[a-z]")
 _TWO_KNOWN_RE = re.compile(f"[{_KNOWN}][^{_KNOWN}]*[{_KNOWN}]")
 # Function words that tell Moroccan Darija from Modern Standard Arabic in Arabic script, in
 # normalised spelling (features.normalise: hamza dropped, ة -> ه, ى -> ي). The training data
@@ -32,13 +36,26 @@ _TWO_KNOWN_RE = re.compile(f"[{_KNOWN}][^{_KNOWN}]*[{_KNOWN}]")
 _DARIJA_WORDS = frozenset(
     "ديال ديالي ديالك ديالو ديالها ديالنا ديالهم واش بزاف دابا علاش كيفاش فين شنو اشنو مزيان "
     "غادي هادشي هاد هادي هادو ماشي والو خويا بغيت بغا بغينا كاين كاينه كاينين ماكاين مكاينش راه "
-    "راك راني حتا صافي واخا زوين بصح غير معايا ليا ديما كنقول كيقول كيدير كندير بلاصه".split()
+    "راك راني حتا صافي واخا زوين بصح غير معايا ليا ديما كنقول كيقول كيدير كندير بلاصه اللي بحال "
+    "باش هدا هدي حيت حنا عندي سير دير ديرو مازال مزال بزف كولشي كلشي دراري".split()
 )
 _MSA_WORDS = frozenset(
     "الذي التي الذين اللذين لماذا سوف ليس ليست لقد هذه ذلك تلك لكن ايضا حيث جدا منذ حول بشكل "
     "خلال يجب عندما حتي الي علي اذا قد لم لن هل كيف".split()
 )
-_PLACEHOLDER_RE = re.compile(r"\bx(?:url|email|phone|user|num)x\b")
+# Frequent Darija words in Latin script, in normalised spelling (Arabizi digits already read as
+# letters: 3 -> a, 7 -> h, 9 -> q; elongations shortened).
+_DARIJA_LATIN_WORDS = frozenset(
+    "wach wash dyal dial dyali dyalek dyalo dyalna bzaf bezaf bezzaf chno achno chnou kifach kifash "
+    "wakha mzyan mezyan mzian machi mashi walakin walaken daba hadchi hadshi ghir bghit bghiti bgha "
+    "kayn kayna kaynin makaynch makayn safi wlah wallah walah khoya khouya khti zebi zamel hmar lhmar "
+    "nta nti ntouma ntoma homa howa hiya hna ana alach lach alah chi had hadi hado hadak hadik dak "
+    "dik rah raha rak rani bach ghadi gha kan kanu kandir kaydir kanqol bnadem drari flous lflous "
+    "lyoum nchallah inchallah hamdullah hamdoulilah sahbi afak aafak bslama salam mrhba lah llah "
+    "tbarklah tbarkallah zwin zwina bzf fhamti fhemti ghaliya ghalia kolchi kulchi wsh hada hta "
+    "sir ila ala lli bhal hna".split()
+)
+_PLACEHOLDER_RE = re.compile(r"\bx(?:url|email|phone|user)x\b")
 
 
 def sample_rows(langs: np.ndarray, per_class: int, seed: int) -> np.ndarray:
@@ -75,17 +92,45 @@ def decide(probabilities: np.ndarray, classes: list[str], normalised: str) -> st
     elif _TWO_KNOWN_RE.search(text) is None:
         return OTHER
     probs = dict(zip(classes, probabilities))
+    words = text.split()
+    arabic_script = _ARABIC_LETTER_RE.search(text) is not None
+    latin_script = _LATIN_LETTER_RE.search(text) is not None
+    if arabic_script and not latin_script:
+        return _arabic_or_darija(probs, words)
+    if latin_script and not arabic_script:
+        return _latin(probs, words)
     best = max(probs, key=probs.get)
     if best in ("ar", "ary"):
-        pooled = probs.get("ar", 0.0) + probs.get("ary", 0.0)
-        if pooled < MIN_CONFIDENCE:
-            return OTHER
-        words = text.split()
-        darija = sum(w in _DARIJA_WORDS for w in words)
-        msa = sum(w in _MSA_WORDS for w in words)
-        if darija != msa:
-            return "ary" if darija > msa else "ar"
-        # Without cue words, the model's lean towards Darija is mostly the style of its one
-        # source; only a strong lean counts.
-        return "ary" if probs.get("ary", 0.0) / pooled >= ARY_WITHOUT_CUES else "ar"
+        return _arabic_or_darija(probs, words)
     return best if probs[best] >= MIN_CONFIDENCE else OTHER
+
+
+def _arabic_or_darija(probs: dict, words: list[str]) -> str:
+    pooled = probs.get("ar", 0.0) + probs.get("ary", 0.0)
+    if pooled < MIN_CONFIDENCE:
+        return OTHER
+    # isdisjoint runs in C; most comments have no cue word, so the counts are rarely needed.
+    darija = 0 if _DARIJA_WORDS.isdisjoint(words) else sum(w in _DARIJA_WORDS for w in words)
+    msa = 0 if _MSA_WORDS.isdisjoint(words) else sum(w in _MSA_WORDS for w in words)
+    if darija != msa:
+        return "ary" if darija > msa else "ar"
+    # Without cue words, the model's lean towards Darija is mostly the style of its one
+    # source; only a strong lean counts.
+    return "ary" if probs.get("ary", 0.0) / pooled >= ARY_WITHOUT_CUES else "ar"
+
+
+def _latin(probs: dict, words: list[str]) -> str:
+    """Latin script: French, English, or Darija written in Arabizi.
+
+    Latin-script Darija in the data (MDOD) is full of French code-switching, so the model calls
+    short French ("merci", "très bien") Darija. Darija is kept when Darija words back it or the
+    model is nearly certain; otherwise the better of French and English is taken.
+    """
+    latin = probs.get("fr", 0.0) + probs.get("en", 0.0) + probs.get("ary", 0.0)
+    if latin < MIN_CONFIDENCE:
+        return OTHER
+    darija = 0 if _DARIJA_LATIN_WORDS.isdisjoint(words) else sum(w in _DARIJA_LATIN_WORDS for w in words)
+    ary_share = probs.get("ary", 0.0) / latin
+    if darija >= 2 or (darija and ary_share >= 0.3) or ary_share >= ARY_WITHOUT_CUES_LATIN:
+        return "ary"
+    return "fr" if probs.get("fr", 0.0) >= probs.get("en", 0.0) else "en"

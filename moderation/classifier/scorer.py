@@ -17,7 +17,7 @@ from .features import TermIndex, analyse, compose, display_term, normalise
 
 EXPLAIN_TOP = 5
 # Candidate features looked at before merging character n-grams into the words they belong to.
-_EXPLAIN_CANDIDATES = 10
+_EXPLAIN_CANDIDATES = 7
 
 
 @dataclass

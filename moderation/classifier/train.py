@@ -23,8 +23,8 @@ class Params:
 
     seed: int = 20261129
     C: float = 2.0
-    source_cap: int = 8000          # a source counts as at most this many rows
-    balance_classes: bool = True    # within each source, both classes weigh the same
+    source_cap: int | None = None   # a source counts as at most this many rows (None: no cap)
+    balance_classes: bool = False   # within each source, both classes weigh the same
     handwritten_weight: float = 1000.0
     max_features: int = 250_000
     min_df: int = 3
@@ -37,6 +37,22 @@ class Params:
     loso: bool = True
     max_iter: int = 2000
     char_ngrams: str = "{}-{}".format(*CHAR_NGRAM_RANGE)  # recorded; features.py decides
+
+
+# How the defaults above were chosen: leave-one-source-out runs on the full data (same seed,
+# 2026-11-29), scored by the mean over held-out groups of the ROC-AUC, each group counting once
+# (pooled AUC mixes sources with different base rates and rewards calibration luck). C barely
+# matters and C=8 doubles the fitting time; dropping the per-source class balance helped the
+# groups closest to the target (MDOD Darija +0.045, FTR and MLMA French +0.01 to +0.02);
+# removing the cap on large sources helped abuse a little more (+0.007) and cost spam 0.002.
+# The cap stays available (source_cap) for when new, larger sources arrive.
+SELECTION = [
+    {"config": "C=0.5, cap 8000, classes balanced", "spam": 0.744, "abuse": 0.690},
+    {"config": "C=2, cap 8000, classes balanced", "spam": 0.762, "abuse": 0.692},
+    {"config": "C=8, cap 8000, classes balanced", "spam": 0.770, "abuse": 0.689},
+    {"config": "C=2, cap 8000, not balanced", "spam": 0.758, "abuse": 0.705},
+    {"config": "C=2, no cap, not balanced (chosen)", "spam": 0.756, "abuse": 0.712},
+]
 
 
 class Progress:
@@ -105,7 +121,8 @@ def source_weights(groups: np.ndarray, labels: np.ndarray, params: Params,
     weights = np.ones(len(groups))
     for group in np.unique(groups):
         mask = groups == group
-        total = params.handwritten_weight if group == HANDWRITTEN_GROUP else min(mask.sum(), params.source_cap)
+        cap = params.source_cap or mask.sum()
+        total = params.handwritten_weight if group == HANDWRITTEN_GROUP else min(mask.sum(), cap)
         if not balance:
             weights[mask] = total / mask.sum()
             continue

@@ -39,10 +39,13 @@ def test_training_is_deterministic(tiny_datasets, tmp_path):
 def test_source_weights_cap_sources_and_balance_classes():
     groups = np.array(["big"] * 1000 + ["small"] * 10)
     labels = np.array([1] * 900 + [0] * 100 + [1] * 5 + [0] * 5)
-    w = source_weights(groups, labels, Params(source_cap=100))
+    w = source_weights(groups, labels, Params(source_cap=100, balance_classes=True))
     big, small = w[:1000].sum(), w[1000:].sum()
     assert big / small == pytest.approx(10.0)           # 100 rows' worth vs 10
     assert w[:900].sum() == pytest.approx(w[900:1000].sum())   # classes balanced inside
+    w = source_weights(groups, labels, Params(source_cap=100, balance_classes=False))
+    assert w[:1000].sum() / w[1000:].sum() == pytest.approx(10.0)
+    assert w[:900].sum() / w[900:1000].sum() == pytest.approx(9.0)  # the source's own base rate
 
 
 def test_loso_thresholds_come_from_held_out_predictions(tiny_models_dir):
