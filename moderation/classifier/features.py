@@ -210,6 +210,9 @@ def display_term(term: str) -> str:
     return term[len(WORD_PREFIX):] if term.startswith(WORD_PREFIX) else term.strip()
 
 
+_LENGTH_SHIFT = 58
+
+
 class TermIndex:
     """Vocabulary lookup for the request path: the ids of terms_of_normalised(text) that are in
     the vocabulary, with repeats, computed without building the character n-gram strings.
@@ -245,17 +248,24 @@ class TermIndex:
         joined = {n: "".join(grams) for n, (_, grams) in by_length.items()}
         alphabet = sorted(set("".join(joined.values())))
         self._bits = max(1, (len(alphabet) + 1).bit_length())
-        if self._bits * hi > 63:
+        if self._bits * hi > _LENGTH_SHIFT:
             raise ValueError("vocabulary alphabet too large to pack character n-grams")
         # Code 0 is "not in the alphabet": an n-gram containing it is in no vocabulary.
         size = (max(map(ord, alphabet)) + 2) if alphabet else 2
         self._codes = np.zeros(size, dtype=np.int64)
         self._codes[[ord(ch) for ch in alphabet]] = np.arange(1, len(alphabet) + 1)
-        self._tables = {}
-        for n, (ids, _) in by_length.items():
-            keys = self._pack(joined[n], n)
-            order = np.argsort(keys, kind="stable")
-            self._tables[n] = (keys[order], np.array(ids, dtype=np.int64)[order])
+        # One sorted table for every n: the length is tagged in the top bits, so a single binary
+        # search serves all n-gram sizes. A packed n-gram holding code 0 (a character outside the
+        # alphabet) can never equal a vocabulary key, so no validity mask is needed.
+        keys, ids = [], []
+        for n, (term_ids, _) in by_length.items():
+            keys.append(self._pack(joined[n], n) | (n << _LENGTH_SHIFT))
+            ids.append(np.array(term_ids, dtype=np.int64))
+        keys_all = np.concatenate(keys) if keys else np.zeros(0, dtype=np.int64)
+        order = np.argsort(keys_all, kind="stable")
+        # A sentinel above every key lets searchsorted's answer be used without clipping.
+        self._keys = np.append(keys_all[order], np.iinfo(np.int64).max)
+        self._ids = np.concatenate(ids)[order] if ids else np.zeros(0, dtype=np.int64)
 
     def _pack(self, text: str, n: int) -> np.ndarray:
         """Pack consecutive blocks of n characters (len(text) a multiple of n) into integers."""
@@ -273,20 +283,23 @@ class TermIndex:
         word_ids = np.array([i for i in found if i is not None], dtype=np.int64)
         points = np.frombuffer(f" {normalised} ".encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         codes = self._codes.take(np.minimum(points, len(self._codes) - 1))
-        parts = [word_ids]
+        lo, hi = CHAR_NGRAM_RANGE
         b = self._bits
-        for n, (keys, term_ids) in self._tables.items():
-            m = len(codes) - n + 1
-            if m <= 0 or not len(keys):
-                continue
-            packed = codes[:m].copy()
-            valid = packed > 0
-            for k in range(1, n):
-                nxt = codes[k:k + m]
-                packed = (packed << b) | nxt
-                valid &= nxt > 0
-            packed = packed[valid]
-            pos = np.minimum(np.searchsorted(keys, packed), len(keys) - 1)
-            hit = keys.take(pos) == packed
-            parts.append(term_ids.take(pos[hit]))
+        queries = []
+        packed = codes
+        for n in range(1, hi + 1):
+            if n > 1:
+                m = len(codes) - n + 1
+                if m <= 0:
+                    break
+                # the n-gram starting at i is the (n-1)-gram at i followed by character i+n-1
+                packed = (packed[:m] << b) | codes[n - 1:n - 1 + m]
+            if n >= lo:
+                queries.append(packed | (n << _LENGTH_SHIFT))
+        if not queries:
+            return word_ids
+        queries = np.concatenate(queries)
+        pos = np.searchsorted(self._keys, queries)
+        hit = self._keys.take(pos) == queries
+        parts = [word_ids, self._ids.take(pos[hit])]
         return np.concatenate(parts)

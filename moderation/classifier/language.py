@@ -83,7 +83,13 @@ def decide(probabilities: np.ndarray, classes: list[str], normalised: str) -> st
     a confidence floor route text it cannot judge (other scripts, emoji only, numbers, very low
     confidence) to "other".
     """
-    text = _PLACEHOLDER_RE.sub(" ", normalised)
+    text = _PLACEHOLDER_RE.sub(" ", normalised) if "x" in normalised else normalised
+    if text.isascii():
+        # Accents are gone after normalisation, so most French and English text takes this
+        # path: Latin letters only, no script counting needed.
+        if _TWO_KNOWN_RE.search(text) is None:
+            return OTHER
+        return _latin(dict(zip(classes, probabilities)), text.split())
     other = len(_OTHER_LETTER_RE.findall(text))
     if other:
         known = _KNOWN_LETTER_RE.subn("", text)[1]
