@@ -63,6 +63,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     api = ProblemApi(app)
     api.register_blueprint(comments.blp)
     api.register_blueprint(moderation.blp)
+    from moderation import webhooks
+
+    webhooks.init_app(app, api)
     app.register_blueprint(health.bp)
     from moderation import learning, ui
 

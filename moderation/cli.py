@@ -46,7 +46,7 @@ def serve(host: str, port: int, threads: int) -> None:
 
     from moderation import create_app
 
-    app = create_app({"THREADS": threads})
+    app = create_app({"THREADS": threads, "WEBHOOK_WORKER": False})  # started below, once the schema is up
     with app.app_context():
         upgrade_schema(app)
         _refresh_planner_statistics()
@@ -54,6 +54,10 @@ def serve(host: str, port: int, threads: int) -> None:
         holder = app.extensions["moderation.models"]
         model = holder.current.version if holder.current else f"none ({holder.load_error})"
     click.echo(f"Serving on http://{host}:{port} with {threads} threads; model: {model}", err=True)
+    if os.environ.get("MODERATION_WEBHOOK_WORKER", "true").strip().lower() in {"1", "true", "yes", "on"}:
+        from moderation.webhooks import start_worker
+
+        start_worker(app)
     from moderation.learning import start_background
 
     # Watch for promoted models (hot swap); retraining itself runs in `moderation worker`.
@@ -207,6 +211,11 @@ def sites_list() -> None:
             state = "active" if site.active else "disabled"
             click.echo(f"{site.id}\t{site.name}\t{site.api_key_prefix}…\t{state}\t{site.created_at:%Y-%m-%d}")
 
+
+from moderation.webhooks.commands import webhooks as _webhooks_group, worker as _worker_command  # noqa: E402
+
+main.add_command(_webhooks_group)
+main.add_command(_worker_command)
 
 from moderation.ui.commands import moderators as _moderators_group  # noqa: E402
 

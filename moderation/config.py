@@ -41,6 +41,18 @@ SETTINGS: dict[str, tuple[object, object]] = {
     "AUTO_APPROVE": (False, _bool),
     "AUTO_SPAM": (False, _bool),
     "DB_BUSY_TIMEOUT_MS": (5000, _int),
+    # Webhooks (moderation/webhooks): delivery schedule in seconds between attempts, SSRF allow-list.
+    "WEBHOOK_WORKER": (False, _bool),
+    "WEBHOOK_ALLOWED_NETWORKS": ("", str),
+    "WEBHOOK_SCHEDULE": ("0,5,300,1800,7200,18000,36000,36000", str),
+    "WEBHOOK_JITTER": (0.1, _float),
+    "WEBHOOK_LEASE_SECONDS": (60, _int),
+    "WEBHOOK_CONNECT_TIMEOUT_SECONDS": (5.0, _float),
+    "WEBHOOK_TIMEOUT_SECONDS": (15.0, _float),
+    "WEBHOOK_POLL_SECONDS": (1.0, _float),
+    "WEBHOOK_CONCURRENCY": (4, _int),
+    "WEBHOOK_ROTATION_GRACE_HOURS": (24, _int),
+    "WEBHOOK_METRICS_PORT": (0, _int),
     # Console cookies are Secure (__Host-) unless the console is served over plain http.
     "CONSOLE_SECURE_COOKIES": (True, _bool),
     # Learning from the site's own decisions (moderation/learning).

@@ -1,0 +1,170 @@
+"""JSON API on /api/v1/webhooks: a site registers its own endpoints and inspects their deliveries."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import current_app, g, request
+from flask.views import MethodView
+
+from moderation.api.comments import PROBLEM, ApiBlueprint, ProblemParser
+from moderation.errors import FieldErrors
+from moderation.core.sites import authenticate_site
+from moderation.extensions import db
+from moderation.webhooks import endpoints
+from moderation.webhooks.schemas import (
+    DeliveriesQuery, DeliveryOut, EndpointIn, EndpointOut, EndpointPatch, EndpointWithSecret, Requeued, TimeRange,
+)
+from moderation.webhooks.settings import raw_value
+
+class ListAwareParser(ProblemParser):
+    """Errors inside a list (event_types[1]) are reported on the list's own field name."""
+
+    def handle_error(self, error, req, schema, *, error_status_code, error_headers):
+        messages = error.messages.get("json", error.messages.get("query", error.messages))
+        flat: dict[str, list[str]] = {}
+        for field, codes in messages.items():
+            if isinstance(codes, dict):
+                for inner, inner_codes in codes.items():
+                    flat.setdefault(field if isinstance(inner, int) else str(inner), []).extend(inner_codes)
+            else:
+                flat.setdefault(str(field), []).extend(codes)
+        raise FieldErrors(flat)
+
+
+class WebhooksBlueprint(ApiBlueprint):
+    ARGUMENTS_PARSER = ListAwareParser()
+
+
+blp = WebhooksBlueprint("webhooks", __name__, url_prefix="/api/v1/webhooks",
+                   description="Webhook endpoints of the site and their deliveries (Standard Webhooks)")
+AUTH = {"description": "Missing or wrong API key", **PROBLEM}
+NOT_FOUND = {"description": "No such endpoint or delivery for this site", **PROBLEM}
+INVALID = {"description": "Invalid fields", **PROBLEM}
+UNAVAILABLE = {"description": "Database unavailable; see Retry-After", **PROBLEM}
+
+
+@blp.before_request
+def authenticate():
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    g.site = authenticate_site(db.session, token.strip() if scheme.lower() == "bearer" else None)
+    if request.method in ("POST", "PATCH") and request.content_length:
+        if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
+            from werkzeug.exceptions import UnsupportedMediaType
+
+            raise UnsupportedMediaType()
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _with_secret(endpoint, secret: str) -> dict:
+    return {**{name: getattr(endpoint, name) for name in EndpointOut().fields}, "secret": secret}
+
+
+@blp.route("/endpoints")
+class Endpoints(MethodView):
+    @blp.response(200, EndpointOut(many=True))
+    @blp.alt_response(401, **AUTH)
+    @blp.alt_response(503, **UNAVAILABLE)
+    def get(self):
+        """The site's endpoints (secrets are never listed)."""
+        return endpoints.list_endpoints(db.session, g.site.id)
+
+    @blp.arguments(EndpointIn)
+    @blp.response(201, EndpointWithSecret, description="Created; the secret is shown only in this answer.")
+    @blp.alt_response(400, description="Malformed JSON", **PROBLEM)
+    @blp.alt_response(401, **AUTH)
+    @blp.alt_response(415, description="Not JSON", **PROBLEM)
+    @blp.alt_response(422, **INVALID)
+    @blp.alt_response(503, **UNAVAILABLE)
+    def post(self, data):
+        """Register an endpoint that receives the chosen events, signed with its own secret."""
+        endpoint, secret = endpoints.add_endpoint(db.session, g.site.id, data["url"], event_types=data["event_types"],
+                                                  active=data["active"],
+                                                  include_author_email=data["include_author_email"], now=_now())
+        return _with_secret(endpoint, secret)
+
+
+@blp.route("/endpoints/<int:endpoint_id>")
+class EndpointById(MethodView):
+    @blp.response(200, EndpointOut)
+    @blp.alt_response(401, **AUTH)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(503, **UNAVAILABLE)
+    def get(self, endpoint_id):
+        """One endpoint, with why it was disabled if it was."""
+        return endpoints.get_endpoint(db.session, endpoint_id, g.site.id)
+
+    @blp.arguments(EndpointPatch)
+    @blp.response(200, EndpointOut)
+    @blp.alt_response(400, description="Malformed JSON", **PROBLEM)
+    @blp.alt_response(401, **AUTH)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(415, description="Not JSON", **PROBLEM)
+    @blp.alt_response(422, **INVALID)
+    @blp.alt_response(503, **UNAVAILABLE)
+    def patch(self, data, endpoint_id):
+        """Change the URL, event types, e-mail inclusion, or (re-)activate the endpoint."""
+        return endpoints.update_endpoint(db.session, endpoint_id, site_id=g.site.id, now=_now(), **data)
+
+
+@blp.route("/endpoints/<int:endpoint_id>/rotate-secret", methods=["POST"])
+@blp.response(200, EndpointWithSecret, description="The new secret, shown only in this answer.")
+@blp.alt_response(401, **AUTH)
+@blp.alt_response(404, **NOT_FOUND)
+@blp.alt_response(503, **UNAVAILABLE)
+def rotate_secret(endpoint_id):
+    """New secret; the previous one keeps signing alongside it during the grace period."""
+    grace = dt.timedelta(hours=int(raw_value(current_app.config, "WEBHOOK_ROTATION_GRACE_HOURS")))
+    endpoint, secret = endpoints.rotate_secret(db.session, endpoint_id, site_id=g.site.id, now=_now(), grace=grace)
+    return _with_secret(endpoint, secret)
+
+
+@blp.route("/endpoints/<int:endpoint_id>/deliveries")
+@blp.arguments(DeliveriesQuery, location="query")
+@blp.response(200, DeliveryOut(many=True))
+@blp.alt_response(401, **AUTH)
+@blp.alt_response(404, **NOT_FOUND)
+@blp.alt_response(422, **INVALID)
+@blp.alt_response(503, **UNAVAILABLE)
+def deliveries(query, endpoint_id):
+    """Newest deliveries first: status, attempts, last response code, latency and body excerpt."""
+    return endpoints.list_deliveries(db.session, endpoint_id, site_id=g.site.id, **query)
+
+
+@blp.route("/endpoints/<int:endpoint_id>/redeliver-failed", methods=["POST"])
+@blp.arguments(TimeRange)
+@blp.response(202, Requeued)
+@blp.alt_response(400, description="Malformed JSON", **PROBLEM)
+@blp.alt_response(401, **AUTH)
+@blp.alt_response(404, **NOT_FOUND)
+@blp.alt_response(415, description="Not JSON", **PROBLEM)
+@blp.alt_response(422, **INVALID)
+@blp.alt_response(503, **UNAVAILABLE)
+def redeliver_failed(data, endpoint_id):
+    """Send again every failed delivery whose event happened in [since, until)."""
+    count = endpoints.redeliver_failed(db.session, endpoint_id, data["since"], data["until"],
+                                       site_id=g.site.id, now=_now())
+    return {"count": count}
+
+
+@blp.route("/endpoints/<int:endpoint_id>/test", methods=["POST"])
+@blp.response(202, DeliveryOut)
+@blp.alt_response(401, **AUTH)
+@blp.alt_response(404, **NOT_FOUND)
+@blp.alt_response(503, **UNAVAILABLE)
+def send_test(endpoint_id):
+    """Queue a `webhook.test` event for this endpoint only."""
+    return endpoints.send_test_event(db.session, endpoint_id, site_id=g.site.id, now=_now())
+
+
+@blp.route("/deliveries/<int:delivery_id>/redeliver", methods=["POST"])
+@blp.response(202, DeliveryOut)
+@blp.alt_response(401, **AUTH)
+@blp.alt_response(404, **NOT_FOUND)
+@blp.alt_response(503, **UNAVAILABLE)
+def redeliver(delivery_id):
+    """Send one delivery again, with the same webhook-id."""
+    return endpoints.redeliver(db.session, delivery_id, site_id=g.site.id, now=_now())
