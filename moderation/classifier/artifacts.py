@@ -133,6 +133,15 @@ def load_payload(models_dir: Path, version: str | None = None) -> tuple[dict, di
     if trained_with.split(".")[:2] != sklearn.__version__.split(".")[:2]:
         raise ModelUnavailable(f"model {version} was trained with scikit-learn {trained_with}, "
                                f"this process has {sklearn.__version__}; retrain or pin the version")
+    # The analyser is code, not part of the file: a model trained with other character n-gram
+    # sizes would be fed terms it never saw.
+    from .features import CHAR_NGRAM_RANGE
+
+    expected_grams = "{}-{}".format(*CHAR_NGRAM_RANGE)
+    trained_grams = metadata.get("params", {}).get("char_ngrams", expected_grams)
+    if trained_grams != expected_grams:
+        raise ModelUnavailable(f"model {version} uses character {trained_grams}-grams, this code "
+                               f"computes {expected_grams}-grams; retrain")
     try:
         untrusted = sio.get_untrusted_types(file=paths["skops"])
         unexpected = sorted(set(untrusted) - set(TRUSTED_TYPES))

@@ -94,3 +94,13 @@ def test_versions_are_never_overwritten(tiny_datasets, models_copy):
     with pytest.raises(FileExistsError):
         train_command(datasets_dir=root, models_dir=models_copy, manifest_path=manifest,
                       version=read_current(models_copy), progress=False, loso=False, min_df=1)
+
+
+def test_model_built_for_other_features_is_refused(models_copy):
+    version = read_current(models_copy)
+    path = artifact_paths(models_copy, version)["json"]
+    meta = json.loads(path.read_text())
+    meta["params"]["char_ngrams"] = "2-5"
+    path.write_text(json.dumps(meta))
+    with pytest.raises(ModelUnavailable, match="2-5"):
+        load_model(models_copy)
