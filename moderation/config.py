@@ -128,13 +128,11 @@ def load_config(environ: dict[str, str] | None = None, overrides: dict | None = 
 
 
 def _engine_options(url: str, values: dict) -> dict:
+    # Every waitress thread, the webhook worker's threads and the model watcher may each hold a
+    # connection at once; a pool that is too small makes requests queue for it (the default
+    # 30 s wait showed up as 30 s stalls in bench/intake.py). Wait at most 5 s, then answer 503.
+    pool = {"pool_size": int(values["THREADS"]) + 8, "max_overflow": 16, "pool_timeout": 5}
     if url.startswith("sqlite"):
         # busy timeout (seconds) lets concurrent writers wait instead of failing at once.
-        return {"connect_args": {"timeout": values["DB_BUSY_TIMEOUT_MS"] / 1000, "check_same_thread": False}}
-    return {
-        "pool_pre_ping": True,
-        "pool_size": max(5, int(values["THREADS"])),
-        "max_overflow": 4,
-        "pool_timeout": 5,
-        "connect_args": {"connect_timeout": 5},
-    }
+        return {**pool, "connect_args": {"timeout": values["DB_BUSY_TIMEOUT_MS"] / 1000, "check_same_thread": False}}
+    return {**pool, "pool_pre_ping": True, "connect_args": {"connect_timeout": 5}}
