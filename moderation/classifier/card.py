@@ -124,6 +124,8 @@ Chosen on the held-out (LOSO) probabilities with each source weighted as in trai
 
 ## Leave-one-source-out evaluation
 
+Evaluation of this artifact: **{metadata.get('evaluation', 'leave-one-source-out')}**.
+
 Each group was left out in turn: vocabulary, IDF, model and everything else were fitted on the
 other groups only, then the left-out group was scored. "baseline" is a plain
 `TfidfVectorizer()` + `LogisticRegression()` on the raw text, trained and tested on the same

@@ -31,15 +31,15 @@ def train_command(*, datasets_dir: str | Path | None = None, models_dir: str | P
                   **param_overrides) -> dict:
     """Train both heads from the manifest and write a new versioned artifact to models_dir.
 
-    datasets_dir defaults to MODERATION_DATASETS_DIR, else ../shared/datasets next to the
-    repository (the parent of models_dir). promote=True points models_dir/CURRENT at the new
+    datasets_dir defaults to MODERATION_DATASETS_DIR, else ../shared/datasets relative to the
+    current directory (the repository, where the CLI is run from). promote=True points models_dir/CURRENT at the new
     version. loso=False skips leave-one-source-out (quick runs only: thresholds then come from
     in-sample scores and the card says so). manifest_path replaces the package's manifest.toml
     (tests). param_overrides set fields of train.Params.
     Returns the metadata written to <version>.json.
     """
     models_dir = Path(models_dir)
-    datasets_dir = Path(datasets_dir) if datasets_dir else default_datasets_dir(models_dir.resolve().parent)
+    datasets_dir = Path(datasets_dir) if datasets_dir else default_datasets_dir()
     manifest_path = Path(manifest_path) if manifest_path else MANIFEST
     manifest = read_manifest(manifest_path)
     params = replace(Params(), seed=seed if seed is not None else manifest.get("seed", Params.seed),

@@ -18,7 +18,8 @@ HANDWRITTEN_GROUP = "handwritten"
 
 
 def default_datasets_dir(repo_root: Path | None = None) -> Path:
-    """MODERATION_DATASETS_DIR, else ../shared/datasets next to the repository."""
+    """MODERATION_DATASETS_DIR, else ../shared/datasets next to repo_root (default: the current
+    directory; the package cannot know where its repository is once installed)."""
     env = os.environ.get("MODERATION_DATASETS_DIR")
     if env:
         return Path(env)
