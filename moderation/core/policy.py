@@ -63,7 +63,8 @@ def decide(scores: Scores | None, settings: PolicySettings, unscored_reason: str
         return Verdict(CommentStatus.PENDING, reasons)
 
     auto_spam_at = _threshold(scores, "spam", "auto_spam", 0.99)
-    if settings.auto_spam and scores.spam >= auto_spam_at:
+    # A model that never reached the precision auto-spam needs records 1.0: that means never.
+    if settings.auto_spam and auto_spam_at < 1.0 and scores.spam >= auto_spam_at:
         reasons.append({"code": "auto_spam", "head": "spam", "score": round(scores.spam, 4), "threshold": auto_spam_at})
         return Verdict(CommentStatus.SPAM, reasons, "spam")
 

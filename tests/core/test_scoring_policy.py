@@ -80,3 +80,8 @@ def test_scores_language_and_version_are_stored_with_the_comment(app, client, au
     assert (comment.spam_score, comment.abuse_score, comment.model_version) == (0.995, 0.9, "fake-1")
     assert comment.risk == 0.995 and comment.detected_language == "fr"
     assert {r["code"] for r in comment.reasons} == {"likely_spam", "likely_abusive"}
+
+
+def test_auto_spam_threshold_of_one_means_never():
+    never = Scores(1.0, 0.0, "fr", "m", {}, {"spam": {"flag": 0.35, "auto_spam": 1.0}, "abuse": {"flag": 0.75}})
+    assert decide(never, PolicySettings(auto_spam=True)).status is CommentStatus.PENDING
