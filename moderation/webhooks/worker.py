@@ -99,9 +99,10 @@ def batch_size(settings: WebhookSettings) -> int:
 
 def step(session: Session, worker_id: str, settings: WebhookSettings, *, clock: Callable[[], dt.datetime] = utcnow,
          resolver: Resolver = system_resolver, connector: Connector = default_connector, limit: int = 1,
-         busy: bool = False, tls_context: ssl.SSLContext | None = None) -> int:
+         busy: bool = False, tls_context: ssl.SSLContext | None = None, fan_out: bool = True) -> int:
     """Fan out, then claim and deliver up to `limit` deliveries; returns how many were attempted."""
-    dispatch.fan_out(session, clock())
+    if fan_out:
+        dispatch.fan_out(session, clock())
     jobs = dispatch.claim(session, worker_id, clock(), settings.lease_seconds, limit, look_first=not busy)
     for job in jobs:
         outcome = attempt(job, settings, resolver=resolver, connector=connector, tls_context=tls_context)
@@ -161,8 +162,10 @@ class Worker:
                 # Cleared before looking, so a commit landing while we look still wakes the next wait.
                 self.wake.clear()
                 try:
+                    # One thread per process fans out: every commit wakes them all, and four racing
+                    # fan-outs on SQLite's single write lock slowed intake (bench/intake.py).
                     worked = step(db.session, worker_id, self.settings, clock=self.clock, resolver=self.resolver,
-                                  connector=self.connector, limit=limit, busy=worked > 0)
+                                  connector=self.connector, limit=limit, busy=worked > 0, fan_out=index == 0)
                     if index == 0 and time.monotonic() >= next_gauges:
                         metrics.refresh_gauges(db.session, self.clock())
                         next_gauges = time.monotonic() + GAUGE_REFRESH_SECONDS
