@@ -44,6 +44,7 @@ SETTINGS: dict[str, tuple[object, object]] = {
     # Webhooks (moderation/webhooks): delivery schedule in seconds between attempts, SSRF allow-list.
     "WEBHOOK_WORKER": (False, _bool),
     "WEBHOOK_ALLOWED_NETWORKS": ("", str),
+    # Seconds before each attempt (Standard Webhooks' example schedule, about 27.6 h in all).
     "WEBHOOK_SCHEDULE": ("0,5,300,1800,7200,18000,36000,36000", str),
     "WEBHOOK_JITTER": (0.1, _float),
     "WEBHOOK_LEASE_SECONDS": (60, _int),

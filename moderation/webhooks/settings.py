@@ -2,28 +2,11 @@
 from __future__ import annotations
 
 import ipaddress
-import os
 from dataclasses import dataclass
 
-from moderation.config import PREFIX, _bool, _float, _int
+from moderation.config import PREFIX
 
 DEFAULT_SCHEDULE = "0,5,300,1800,7200,18000,36000,36000"
-
-# Same shape as moderation.config.SETTINGS, so these lines can move there unchanged.
-SETTINGS: dict[str, tuple[object, object]] = {
-    "WEBHOOK_WORKER": (False, _bool),
-    "WEBHOOK_ALLOWED_NETWORKS": ("", str),
-    "WEBHOOK_SCHEDULE": (DEFAULT_SCHEDULE, str),
-    "WEBHOOK_JITTER": (0.1, _float),
-    "WEBHOOK_LEASE_SECONDS": (60, _int),
-    "WEBHOOK_CONNECT_TIMEOUT_SECONDS": (5.0, _float),
-    "WEBHOOK_TIMEOUT_SECONDS": (15.0, _float),
-    "WEBHOOK_POLL_SECONDS": (1.0, _float),
-    "WEBHOOK_CONCURRENCY": (4, _int),
-    "WEBHOOK_ROTATION_GRACE_HOURS": (24, _int),
-    "WEBHOOK_METRICS_PORT": (0, _int),
-}
-
 
 @dataclass(frozen=True)
 class WebhookSettings:
@@ -50,13 +33,8 @@ def parse_schedule(value: str) -> tuple[float, ...]:
 
 
 def raw_value(config, name: str):
-    """The configured value; until config.py lists these keys, the environment is read here."""
-    key = PREFIX + name
-    if config.get(key) is not None:
-        return config[key]
-    default, parse = SETTINGS[name]
-    raw = os.environ.get(key)
-    return parse(raw) if raw not in (None, "") else default
+    """The configured value (moderation.config reads MODERATION_WEBHOOK_* with their defaults)."""
+    return config[PREFIX + name]
 
 
 def load_settings(config) -> WebhookSettings:
