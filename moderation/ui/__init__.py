@@ -62,7 +62,7 @@ def _console_headers(response):
 
 
 def init_app(app: Flask) -> None:
-    from moderation.ui import admin, auth, dashboard, decisions, queues, rendering  # noqa: F401  (routes)
+    from moderation.ui import admin, auth, dashboard, decisions, queues, rendering, webhooks  # noqa: F401  (routes)
 
     secure = bool(app.config.get("MODERATION_CONSOLE_SECURE_COOKIES", True))
     app.config.update(
