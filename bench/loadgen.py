@@ -2,26 +2,32 @@
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import threading
 import time
 
 
-def _body(worker: int, n: int) -> bytes:
-    # Unique author and text per request: duplicates and floods are refused by design.
+_RUN = itertools.count()
+
+
+def _body(run: int, worker: int, n: int) -> bytes:
+    # Unique author, address and text per request (and per run against the same service):
+    # duplicates and floods are refused by design.
     return json.dumps({
         "article_id": f"article-{n % 2000}",
         "author_name": "Lecteur Bench",
-        "author_email": f"bench{worker}x{n}@example.org",
-        "content": f"Commentaire {worker}-{n} : très bon article sur le budget, merci à la rédaction. "
+        "author_email": f"bench{run}r{worker}x{n}@example.org",
+        "content": f"Commentaire {run}-{worker}-{n} : très bon article sur le budget, merci à la rédaction. "
                    "Wakha hadchi mzyan, bravo l'équipe ! مقال رائع",
-        "author_ip": f"198.51.{worker % 250}.{n % 250}",
+        "author_ip": f"2001:db8:{run:x}:{worker:x}::{n:x}",
     }).encode()
 
 
 def run(port: int, concurrency: int, seconds: float, headers: dict, path: str = "/api/v1/comments",
         warmup: float = 1.0) -> dict:
     """POST as fast as `concurrency` clients can for `seconds`; return throughput and latency figures."""
+    run_id = next(_RUN)
     latencies: list[list[float]] = [[] for _ in range(concurrency)]
     errors = [0] * concurrency
     statuses: dict = {}
@@ -36,7 +42,7 @@ def run(port: int, concurrency: int, seconds: float, headers: dict, path: str = 
             if now >= stop_at:
                 break
             n += 1
-            body = _body(worker, n)
+            body = _body(run_id, worker, n)
             began = time.perf_counter()
             try:
                 connection.request("POST", path, body=body, headers={**headers, "Content-Type": "application/json"})
