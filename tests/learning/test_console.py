@@ -105,9 +105,9 @@ def test_the_model_page_is_for_admins_and_shows_the_what_if(wired_app, admin):
     page = admin.get("/moderate/models/?head=spam&name=flag&value=0.4")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "Threshold what-if, last 30 days" in html and "<svg" in html and "fake-1" in html
+    assert "Et si le seuil changeait ? 30 derniers jours" in html and "<svg" in html and "fake-1" in html  # French by default
     # The 40-day-old comment is outside the window: 8 comments, flag 0.5 -> 4 held (spam 0.97/0.80/0.55, abuse 0.70).
-    assert "<th scope=\"row\">To moderate, flagged</th><td class=\"num\">4</td><td class=\"num\">5</td>" in html
+    assert "<th scope=\"row\">À modérer, signalés</th><td class=\"num\">4</td><td class=\"num\">5</td>" in html
     assert "precision 75 %, recall 100 %" in html
     assert "style=" not in html.split("<main>")[1]  # the CSP forbids inline styles
 
