@@ -17,7 +17,7 @@ class WebhookSettings:
     connect_timeout: float = 5.0
     timeout: float = 15.0
     poll_seconds: float = 1.0
-    concurrency: int = 4
+    concurrency: int = 1
     rotation_grace_hours: int = 24
 
 
