@@ -2,6 +2,7 @@
 MODERATION_TEST_DATABASE_URL is set (tables truncated between tests)."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 
 import pytest
@@ -12,6 +13,8 @@ from moderation.core.sites import create_site
 from moderation.extensions import db
 
 PG_URL = os.environ.get("MODERATION_TEST_DATABASE_URL")
+# A fixed clock for core tests ("already approved by X at 10:42").
+NOW = dt.datetime(2026, 11, 29, 10, 42, tzinfo=dt.timezone.utc)
 
 
 def _truncate_all(engine) -> None:
@@ -158,3 +161,15 @@ def cheap_password_hashing(monkeypatch):
     from moderation.core import moderators
 
     monkeypatch.setattr(moderators, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+@pytest.fixture
+def session(app):
+    """The app's database session, inside an app context (core tests work on models directly)."""
+    with app.app_context():
+        yield db.session
+
+
+@pytest.fixture
+def site(session):
+    return create_site(session, "Le Site")[0]

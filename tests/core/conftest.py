@@ -1,27 +1,11 @@
 """Core tests work on the models directly, inside an app context with a fresh database."""
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from moderation.core.moderators import create_moderator
-from moderation.core.models import Comment, Site
-from moderation.core.sites import create_site
-from moderation.extensions import db
-
-NOW = dt.datetime(2026, 11, 29, 10, 42, tzinfo=dt.timezone.utc)
-
-
-@pytest.fixture
-def session(app):
-    with app.app_context():
-        yield db.session
-
-
-@pytest.fixture
-def site(session) -> Site:
-    return create_site(session, "Le Site")[0]
+from moderation.core.models import Comment
+from tests.conftest import NOW  # noqa: F401  (the shared clock, imported by the tests from here)
 
 
 @pytest.fixture

@@ -6,26 +6,10 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from moderation.core.models import Comment, Site
+from moderation.core.models import Comment
 from moderation.core.moderators import create_moderator
-from moderation.core.sites import create_site
-from moderation.extensions import db
 from moderation.learning import models  # noqa: F401  (tables known before the schema is built)
-
-NOW = dt.datetime(2026, 11, 29, 10, 42, tzinfo=dt.timezone.utc)
-
-
-
-
-@pytest.fixture
-def session(app):
-    with app.app_context():
-        yield db.session
-
-
-@pytest.fixture
-def site(session) -> Site:
-    return create_site(session, "Le Site")[0]
+from tests.conftest import NOW  # noqa: F401  (the shared clock, imported by the tests from here)
 
 
 @pytest.fixture
