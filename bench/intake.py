@@ -66,8 +66,10 @@ def start_service(database: str, scoring: bool, workdir: Path) -> tuple[subproce
                          check=True).stdout.strip()
     port = free_port()
     env["MODERATION_PORT"] = str(port)
-    process = subprocess.Popen(moderation + ["serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               text=True)
+    # The log goes to a file: an unread pipe fills up (waitress warns of its queue depth at c=32)
+    # and then blocks the server's main thread, which looked like 30 s stalls.
+    log = open(workdir / "serve.log", "w")
+    process = subprocess.Popen(moderation + ["serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
     wait_ready(port)
     return process, port, key
 

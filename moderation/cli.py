@@ -1,8 +1,10 @@
 """The `moderation` command: serve, db, sites, and the classifier's train/evaluate/score."""
 from __future__ import annotations
 
+import logging
 import os
 import sys
+import time
 from contextlib import contextmanager
 
 import click
@@ -62,10 +64,31 @@ def serve(host: str, port: int, threads: int) -> None:
 
     # Watch for promoted models (hot swap); retraining itself runs in `moderation worker`.
     start_background(app, schedule=False)
+    logging.getLogger("waitress.queue").addFilter(_OncePer(seconds=30))
     waitress.serve(
         app, host=host, port=port, threads=threads,
         max_request_body_size=1024 * 1024, ident="moderation", clear_untrusted_proxy_headers=True,
     )
+
+
+class _OncePer(logging.Filter):
+    """Let a record through at most once per period.
+
+    Waitress warns "Task queue depth is N" on every request that finds all threads busy: under
+    saturation that is one log line per request, written by the thread that accepts connections
+    (bench/intake.py at 32 clients lost a third of its throughput to it)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self.next_at = 0.0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        now = time.monotonic()
+        if now < self.next_at:
+            return False
+        self.next_at = now + self.seconds
+        return True
 
 
 def _refresh_planner_statistics() -> None:

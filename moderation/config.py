@@ -51,6 +51,7 @@ SETTINGS: dict[str, tuple[object, object]] = {
     "WEBHOOK_CONNECT_TIMEOUT_SECONDS": (5.0, _float),
     "WEBHOOK_TIMEOUT_SECONDS": (15.0, _float),
     "WEBHOOK_POLL_SECONDS": (1.0, _float),
+    "WEBHOOK_COALESCE_MS": (50.0, _float),
     # One delivery in flight per worker process: a crash then repeats at most one delivery
     # (one thread already does ~290 deliveries/s on SQLite, bench/webhooks.py). More threads
     # help PostgreSQL throughput at the cost of up to that many duplicates per crash.

@@ -43,6 +43,16 @@ class FloodDetected(ModerationError):
         self.retry_after = retry_after
 
 
+class RateLimited(ModerationError):
+    """The site's intake limit is spent (MODERATION_RATELIMIT_INTAKE)."""
+
+    code = "rate-limited"
+
+    def __init__(self, retry_after: int):
+        super().__init__("rate limit exceeded", retry_after=retry_after)
+        self.retry_after = retry_after
+
+
 class InvalidTransition(ModerationError):
     code = "invalid-transition"
 

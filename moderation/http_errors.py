@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
-import time
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
@@ -21,6 +19,7 @@ STATUS_BY_ERROR: dict[type[errors.ModerationError], int] = {
     errors.InvalidParent: 422,
     errors.DuplicateComment: 409,
     errors.FloodDetected: 429,
+    errors.RateLimited: 429,
     errors.InvalidTransition: 409,
     errors.StaleVersion: 409,
     errors.IdempotencyMismatch: 422,
@@ -102,7 +101,7 @@ def handle_domain_error(error: errors.ModerationError):
         return page
     headers = {}
     extra = {}
-    if isinstance(error, errors.FloodDetected):
+    if isinstance(error, (errors.FloodDetected, errors.RateLimited)):
         headers["Retry-After"] = str(error.retry_after)
         extra["retry_after"] = error.retry_after
     if isinstance(error, errors.DatabaseUnavailable):
@@ -131,20 +130,9 @@ def handle_http_exception(error: HTTPException):
     if status == 422 and "messages" in data:  # webargs' parse error for query strings
         field_errors = localise_field_errors(_flatten_marshmallow(data["messages"]))
         code = "validation-error"
-    if status == 429:
-        headers["Retry-After"] = str(_rate_limit_retry_after())
     if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:
         headers["Allow"] = ", ".join(error.valid_methods)
     return problem_response(status, code, field_errors=field_errors, headers=headers)
-
-
-def _rate_limit_retry_after() -> int:
-    from moderation.extensions import limiter
-
-    current = limiter.current_limit
-    if current is None:
-        return 60
-    return max(1, math.ceil(current.reset_at - time.time()))
 
 
 def handle_unexpected(error: Exception):

@@ -154,3 +154,16 @@ def test_evaluate_prints_auc_and_threshold_metrics_per_language(tmp_path):
     result = CliRunner().invoke(main, ["evaluate", "--data", str(data), "--head", "abuse"])
     assert result.exit_code == 0, result.output
     assert "ROC-AUC" in result.output and "fr" in result.output and "en" in result.output
+
+
+def test_waitress_queue_depth_warnings_are_kept_to_one_per_period(monkeypatch):
+    """Under saturation waitress would log one warning per request; serve lets one through per period."""
+    import logging
+
+    from moderation import cli
+
+    clock = iter([100.0, 100.5, 101.0, 131.0, 131.1])
+    monkeypatch.setattr(cli.time, "monotonic", lambda: next(clock))
+    once = cli._OncePer(seconds=30)
+    record = logging.LogRecord("waitress.queue", logging.WARNING, __file__, 1, "Task queue depth is %d", (3,), None)
+    assert [once.filter(record) for _ in range(5)] == [True, False, False, True, False]

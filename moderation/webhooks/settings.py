@@ -17,6 +17,7 @@ class WebhookSettings:
     connect_timeout: float = 5.0
     timeout: float = 15.0
     poll_seconds: float = 1.0
+    coalesce_seconds: float = 0.05
     concurrency: int = 1
     rotation_grace_hours: int = 24
 
@@ -49,6 +50,7 @@ def load_settings(config) -> WebhookSettings:
         connect_timeout=float(value("WEBHOOK_CONNECT_TIMEOUT_SECONDS")),
         timeout=float(value("WEBHOOK_TIMEOUT_SECONDS")),
         poll_seconds=float(value("WEBHOOK_POLL_SECONDS")),
+        coalesce_seconds=float(value("WEBHOOK_COALESCE_MS")) / 1000,
         concurrency=max(1, int(value("WEBHOOK_CONCURRENCY"))),
         rotation_grace_hours=int(value("WEBHOOK_ROTATION_GRACE_HOURS")),
     )

@@ -180,6 +180,8 @@ class Worker:
                     continue
                 if worked:
                     self.wake.set()  # there may be more: let idle siblings look too
-                else:
-                    self.wake.wait(self.settings.poll_seconds)
+                elif self.wake.wait(self.settings.poll_seconds) and self.settings.coalesce_seconds > 0:
+                    # Woken by a commit: let the next few milliseconds of commits join it, so a burst of
+                    # intake is fanned out in one transaction, not one per comment (bench/intake.py).
+                    self.stopping.wait(self.settings.coalesce_seconds)
             db.session.remove()

@@ -187,3 +187,51 @@ def test_database_unavailable_is_503_and_nothing_accepted_is_lost(make_app, tmp_
     assert count_comments(app) == 1
     assert post(app.test_client(), auth, valid_comment(content="perdu ?")).status_code == 202
     assert count_comments(app) == 2
+
+
+def test_many_writers_at_once_all_get_in_even_with_a_short_busy_timeout(make_app):
+    """Threads of one process queue for SQLite's single writer instead of failing as "database is locked"."""
+    from moderation.core.sites import create_site
+
+    app = make_app(DB_BUSY_TIMEOUT_MS=20)
+    with app.app_context():
+        _site, key = create_site(db.session, "Busy")
+    auth = {"Authorization": f"Bearer {key}"}
+    bodies = [(valid_comment(author_email=f"l{n}@example.org", content=f"Commentaire numéro {n}"), {})
+              for n in range(16)]
+    for _round in range(3):
+        bodies_this_round = [(dict(b, content=b["content"] + f" ({_round})"), h) for b, h in bodies]
+        responses = _post_at_once(app, auth, bodies_this_round)
+        assert sorted({r.status_code for r in responses}) == [202], [r.get_json() for r in responses]
+    assert count_comments(app) == 48
+
+
+def test_rate_limit_in_redis_is_shared_by_every_process(make_app):
+    """With MODERATION_RATELIMIT_STORAGE_URL on Redis, two app instances (two processes) share one budget."""
+    import uuid
+
+    import redis
+
+    from moderation.core.sites import create_site
+
+    redis.Redis(host="127.0.0.1", port=6379, db=15).flushdb()
+    storage = "redis://127.0.0.1:6379/15"
+    first = make_app(RATELIMIT_INTAKE="3 per minute", RATELIMIT_STORAGE_URL=storage)
+    with first.app_context():
+        _site, key = create_site(db.session, f"Redis {uuid.uuid4().hex[:6]}")
+    second = make_app(RATELIMIT_INTAKE="3 per minute", RATELIMIT_STORAGE_URL=storage)
+    auth = {"Authorization": f"Bearer {key}"}
+    codes = [post(app.test_client(), auth, valid_comment(content=f"r{n}")).status_code
+             for n, app in enumerate([first, second, first, second])]
+    assert codes == [202, 202, 202, 429]
+    assert redis.Redis(host="127.0.0.1", port=6379, db=15).dbsize() > 0
+
+
+def test_an_unreachable_limit_store_does_not_refuse_comments(make_app):
+    from moderation.core.sites import create_site
+
+    app = make_app(RATELIMIT_INTAKE="1 per minute", RATELIMIT_STORAGE_URL="redis://127.0.0.1:1/0")
+    with app.app_context():
+        _site, key = create_site(db.session, "No Redis")
+    auth = {"Authorization": f"Bearer {key}"}
+    assert [post(app.test_client(), auth, valid_comment(content=f"n{n}")).status_code for n in range(2)] == [202, 202]
