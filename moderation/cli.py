@@ -60,6 +60,10 @@ def serve(host: str, port: int, threads: int) -> None:
         from moderation.webhooks import start_worker
 
         start_worker(app)
+    if os.environ.get("MODERATION_GROUP_COMMIT", "true").strip().lower() in {"1", "true", "yes", "on"}:
+        from moderation.intake_writer import start_intake_writer
+
+        start_intake_writer(app)
     from moderation.learning import start_background
 
     # Watch for promoted models (hot swap); retraining itself runs in `moderation worker`.

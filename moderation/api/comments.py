@@ -25,6 +25,7 @@ from moderation.core import queries, reports, submissions
 from moderation.core.sites import authenticate_site
 from moderation.errors import FieldErrors, MalformedJson
 from moderation.extensions import db, limiter
+from moderation.intake_writer import current_writer
 from moderation.ratelimit import hit_intake_limit
 
 
@@ -137,6 +138,7 @@ class Comments(MethodView):
             raw_payload=payload,
             ttl=dt.timedelta(hours=current_app.config["MODERATION_IDEMPOTENCY_TTL_HOURS"]),
             render=_receipt,
+            writer=current_writer(current_app),
         )
         if outcome.replay is not None:
             response = Response(outcome.replay.body, status=outcome.replay.status, mimetype="application/json")

@@ -43,8 +43,10 @@ def record(session: Session, event_type: str, comment: Comment, now: dt.datetime
     return event_id
 
 
-def record_many(session: Session, events: list[tuple[str, object, dict]], now: dt.datetime) -> None:
-    """Write several events (type, comment-like, extra data) with one executemany."""
+def record_many(session: Session, events: list[tuple[str, object, dict]], now: dt.datetime | None) -> None:
+    """Write several events (type, comment-like, extra data) with one executemany.
+
+    With `now` None each event is dated by its comment's created_at (a batch of new comments)."""
     if not events:
         return
     rows = []
@@ -52,6 +54,6 @@ def record_many(session: Session, events: list[tuple[str, object, dict]], now: d
         data = comment_event_data(comment)
         data.update(extra)
         rows.append(dict(id=new_event_id(), site_id=comment.site_id, type=event_type, comment_id=comment.id,
-                         payload=data, created_at=now, dispatched_at=None))
+                         payload=data, created_at=now or comment.created_at, dispatched_at=None))
     session.connection().execute(_INSERT_EVENT, rows)
     session.info[WAKE_FLAG] = True

@@ -69,6 +69,11 @@ def fan_out(session: Session, now: dt.datetime, limit: int = 200) -> int:
         # Claiming by UPDATE first takes the write lock up front (no SQLite snapshot conflict later).
         pick = (sa.select(OutboxEvent.id).where(OutboxEvent.dispatched_at.is_(None))
                 .order_by(OutboxEvent.created_at).limit(limit).with_for_update(skip_locked=True))
+        if not session.scalar(sa.select(WebhookEndpoint.id).where(WebhookEndpoint.active.is_(True)).limit(1)):
+            # Nobody listens: mark the events handled without reading their payloads back.
+            marked = session.execute(sa.update(OutboxEvent).where(OutboxEvent.id.in_(pick)).values(dispatched_at=now)
+                                     .execution_options(synchronize_session=False))
+            return marked.rowcount
         events = session.execute(
             sa.update(OutboxEvent).where(OutboxEvent.id.in_(pick)).values(dispatched_at=now)
             .returning(OutboxEvent.id, OutboxEvent.site_id, OutboxEvent.type, OutboxEvent.comment_id,

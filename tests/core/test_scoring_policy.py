@@ -85,3 +85,35 @@ def test_scores_language_and_version_are_stored_with_the_comment(app, client, au
 def test_auto_spam_threshold_of_one_means_never():
     never = Scores(1.0, 0.0, "fr", "m", {}, {"spam": {"flag": 0.35, "auto_spam": 1.0}, "abuse": {"flag": 0.75}})
     assert decide(never, PolicySettings(auto_spam=True)).status is CommentStatus.PENDING
+
+
+class TurnsSlowScorer(FakeScorer):
+    """Fast until told otherwise, like a model that starts to struggle in production."""
+
+    slow = False
+
+    def score(self, *args, **kwargs):
+        if self.slow:
+            time.sleep(0.3)
+        return super().score(*args, **kwargs)
+
+
+def test_a_trusted_scorer_that_turns_slow_is_discarded_and_put_back_on_the_bounded_path():
+    from moderation.core import scoring
+
+    scorer = TurnsSlowScorer()
+    for _ in range(scoring.PROBATION_CALLS):
+        result, reason = scoring.score_submission(scorer, "bonjour", "Ali", None, timeout_s=0.1)
+        assert reason is None and result.model_version == "fake-1"
+    assert scoring._trusted(scorer)  # now called inline, without the pool's hand-off
+
+    scorer.slow = True
+    result, reason = scoring.score_submission(scorer, "bonjour", "Ali", None, timeout_s=0.1)
+    assert result is None and reason == "scoring took longer than 100 ms"  # overran inline: not used
+    assert not scoring._trusted(scorer)
+
+    started = time.perf_counter()
+    result, reason = scoring.score_submission(scorer, "bonjour", "Ali", None, timeout_s=0.1)
+    waited = time.perf_counter() - started
+    assert result is None and reason == "scoring took longer than 100 ms"
+    assert waited < 0.25  # on probation the request waits for the budget only, not for the slow model

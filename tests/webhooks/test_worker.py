@@ -170,3 +170,52 @@ def test_worker_recovers_when_postgresql_drops_its_connections(hook_app, site, r
         time.sleep(0.1)
     assert set(receiver.ids()) == expected
     assert statuses() == {"delivered": 25}
+
+
+def test_events_nobody_listens_to_are_marked_handled_without_deliveries(hook_app, site):
+    from moderation.core.models import OutboxEvent
+
+    for n in range(3):
+        make_comment(hook_app, site, email=f"n{n}@example.org")
+    with hook_app.app_context():
+        assert dispatch.fan_out(db.session, dt.datetime.now(dt.timezone.utc)) == 3
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxEvent)
+                                 .where(OutboxEvent.dispatched_at.is_(None))) == 0
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Delivery)) == 0
+        assert dispatch.fan_out(db.session, dt.datetime.now(dt.timezone.utc)) == 0
+
+
+def test_a_burst_of_commits_is_fanned_out_in_few_transactions(hook_app, site, receiver, running, monkeypatch):
+    """After a wake the worker waits MODERATION_WEBHOOK_COALESCE_MS, so commits landing meanwhile share a fan-out."""
+    endpoint, _secret = add_endpoint(hook_app, site, receiver.url())
+    calls = []
+    real_fan_out = dispatch.fan_out
+
+    def counting(session, now, *args, **kwargs):
+        handled = real_fan_out(session, now, *args, **kwargs)
+        if handled:
+            calls.append(handled)
+        return handled
+
+    monkeypatch.setattr(dispatch, "fan_out", counting)
+    running(poll_seconds=30, coalesce_seconds=0.3)
+    time.sleep(0.2)
+    from moderation.core import outbox
+    from moderation.core.db import transaction
+    from moderation.core.models import Comment
+
+    with hook_app.app_context():
+        for n in range(10):  # ten separate commits, each one waking the worker
+            now = dt.datetime.now(dt.timezone.utc)
+            with transaction(db.session):
+                comment = Comment(site_id=site.id, article_id="a1", author_name="Amina", author_email=f"b{n}@example.org",
+                                  content=f"Salut {n}", content_hash=f"burst{n}", created_at=now, updated_at=now)
+                db.session.add(comment)
+                db.session.flush()
+                outbox.record(db.session, "comment.received", comment, now)
+            time.sleep(0.01)
+    deadline = time.monotonic() + 10
+    while sum(calls) < 10 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sum(calls) == 10
+    assert len(calls) <= 3, calls  # one per comment without coalescing

@@ -1,0 +1,145 @@
+"""Group commit: one writer thread stores the comments of concurrent requests, each answered as if alone."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from moderation.core.models import Comment, Decision, OutboxEvent
+from moderation.extensions import db
+from moderation.intake_writer import current_writer, start_intake_writer
+from tests.conftest import PG_URL, valid_comment
+
+
+@pytest.fixture
+def writer_app(make_app):
+    apps = []
+
+    def build(**overrides):
+        app = make_app(**overrides)
+        start_intake_writer(app)
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        writer = current_writer(app)
+        if writer is not None:
+            writer.stop()
+
+
+def _site_key(app, name="Writer"):
+    from moderation.core.sites import create_site
+
+    with app.app_context():
+        _site, key = create_site(db.session, name)
+    return {"Authorization": f"Bearer {key}"}
+
+
+def _post_together(app, auth, bodies):
+    """Post every body from its own thread at the same moment, so several land in one batch."""
+    results = [None] * len(bodies)
+    barrier = threading.Barrier(len(bodies))
+
+    def send(index):
+        client = app.test_client()
+        barrier.wait()
+        results[index] = client.post("/api/v1/comments", json=bodies[index], headers=auth)
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(bodies))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return results
+
+
+def _count(app, model) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def test_concurrent_comments_each_get_their_own_answer(writer_app):
+    app = writer_app()
+    auth = _site_key(app)
+    distinct = [valid_comment(author_email=f"r{n}@example.org", author_ip=f"203.0.113.{n}", content=f"Avis {n}")
+                for n in range(12)]
+    twin = valid_comment(author_email="twin@example.org", author_ip="198.51.100.1", content="Deux fois")
+    responses = _post_together(app, auth, distinct + [twin, twin])
+    codes = [r.status_code for r in responses]
+    assert codes[:12] == [202] * 12
+    assert sorted(codes[12:]) == [202, 409]  # the same comment twice, maybe in one batch: one kept, one duplicate
+    duplicate = next(r for r in responses if r.status_code == 409)
+    assert duplicate.mimetype == "application/problem+json"
+    ids = {r.get_json()["id"] for r in responses if r.status_code == 202}
+    assert len(ids) == 13 == _count(app, Comment) == _count(app, Decision) == _count(app, OutboxEvent)
+    with app.app_context():
+        stored = db.session.get(Comment, responses[3].get_json()["id"])
+        assert (stored.content, stored.author_email) == ("Avis 3", "r3@example.org")
+
+
+def test_a_flood_inside_one_batch_is_caught(writer_app):
+    app = writer_app(FLOOD_INTERVAL_SECONDS=15)
+    auth = _site_key(app)
+    flooder = [valid_comment(author_email="vite@example.org", author_ip="198.51.100.2", content=f"Encore {n}")
+               for n in range(4)]
+    codes = sorted(r.status_code for r in _post_together(app, auth, flooder))
+    assert codes == [202, 429, 429, 429]
+    assert _count(app, Comment) == 1
+
+
+def test_one_failing_comment_does_not_fail_the_others_of_its_batch(writer_app, monkeypatch):
+    from moderation.core import rules
+
+    real_evaluate = rules.evaluate
+
+    def evaluate(session, site, data):
+        if data["content"] == "poison":
+            raise RuntimeError("bug on one input")
+        return real_evaluate(session, site, data)
+
+    monkeypatch.setattr(rules, "evaluate", evaluate)
+    app = writer_app()
+    auth = _site_key(app)
+    bodies = [valid_comment(author_email=f"p{n}@example.org", content=f"Sain {n}") for n in range(7)]
+    bodies.insert(3, valid_comment(author_email="x@example.org", content="poison"))
+    codes = [r.status_code for r in _post_together(app, auth, bodies)]
+    assert codes == [202, 202, 202, 500, 202, 202, 202, 202]
+    assert _count(app, Comment) == 7
+
+
+def test_database_unavailable_is_503_through_the_writer_and_nothing_accepted_is_lost(writer_app, tmp_path):
+    import sqlite3
+
+    if PG_URL:
+        app = writer_app()
+        auth = _site_key(app)
+        assert app.test_client().post("/api/v1/comments", json=valid_comment(), headers=auth).status_code == 202
+        down = writer_app(DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:1/test")
+        response = down.test_client().post("/api/v1/comments", json=valid_comment(content="perdu ?"), headers=auth)
+    else:
+        app = writer_app(DB_BUSY_TIMEOUT_MS=100)
+        auth = _site_key(app)
+        assert app.test_client().post("/api/v1/comments", json=valid_comment(), headers=auth).status_code == 202
+        blocker = sqlite3.connect(str(tmp_path / "test.sqlite3"), isolation_level=None)
+        blocker.execute("BEGIN EXCLUSIVE")
+        try:
+            response = app.test_client().post("/api/v1/comments", json=valid_comment(content="perdu ?"), headers=auth)
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+    assert response.status_code == 503 and int(response.headers["Retry-After"]) > 0
+    assert _count(app, Comment) == 1
+    again = app.test_client().post("/api/v1/comments", json=valid_comment(content="perdu ?"), headers=auth)
+    assert again.status_code == 202  # the writer carries on after the outage
+    assert _count(app, Comment) == 2
+
+
+def test_stopping_the_writer_writes_what_was_queued_then_intake_writes_directly(writer_app):
+    app = writer_app()
+    auth = _site_key(app)
+    current_writer(app).stop()
+    assert current_writer(app) is None
+    response = app.test_client().post("/api/v1/comments", json=valid_comment(), headers=auth)
+    assert response.status_code == 202 and _count(app, Comment) == 1
