@@ -4,6 +4,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
+import time
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -15,6 +17,7 @@ from moderation.core.models import IdempotencyKey
 from moderation.errors import FieldErrors, IdempotencyInFlight, IdempotencyMismatch
 
 MAX_KEY_LENGTH = 255
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ def claim_key(session: Session, site_id: int, key: str, print_: str, now: dt.dat
     """Claim a key for this request: None to go ahead, a StoredResponse to replay, or raise."""
     if not key or len(key) > MAX_KEY_LENGTH:
         raise FieldErrors({"Idempotency-Key": [f"too_long|{MAX_KEY_LENGTH}" if key else "required"]})
+    _purge_now_and_then(session, now, ttl)
     for _ in range(2):
         with transaction(session):
             row = _existing(session, site_id, key)
@@ -83,6 +87,23 @@ def release_key(session: Session, site_id: int, key: str) -> None:
             )
     except Exception:  # the database may be the reason we are here; the key then expires by itself
         pass
+
+
+PURGE_EVERY_SECONDS = 3600.0
+_next_purge = 0.0  # monotonic time; per process
+
+
+def _purge_now_and_then(session: Session, now: dt.datetime, ttl: dt.timedelta) -> None:
+    """At most once an hour per process, the next claim also deletes expired keys: the table keeps
+    about a day of keys instead of growing for ever, with no scheduler to run."""
+    global _next_purge
+    if time.monotonic() < _next_purge:
+        return
+    _next_purge = time.monotonic() + PURGE_EVERY_SECONDS
+    try:
+        purge_expired(session, now, ttl)
+    except Exception:  # noqa: BLE001 - housekeeping never fails a request; next hour will do
+        log.warning("could not purge expired idempotency keys", exc_info=True)
 
 
 def purge_expired(session: Session, now: dt.datetime, ttl: dt.timedelta) -> int:

@@ -235,3 +235,23 @@ def test_an_unreachable_limit_store_does_not_refuse_comments(make_app):
         _site, key = create_site(db.session, "No Redis")
     auth = {"Authorization": f"Bearer {key}"}
     assert [post(app.test_client(), auth, valid_comment(content=f"n{n}")).status_code for n in range(2)] == [202, 202]
+
+
+def test_expired_keys_are_purged_by_a_later_claim(client, auth, app, monkeypatch):
+    import datetime as dt
+
+    from moderation.core import idempotency
+
+    for n in range(3):
+        post(client, auth, valid_comment(content=f"vieux {n}"), **{"Idempotency-Key": f"old-{n}"})
+    with app.app_context():
+        db.session.execute(sa.update(IdempotencyKey).values(
+            created_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=25)))
+        db.session.commit()
+    monkeypatch.setattr(idempotency, "_next_purge", 0.0)  # as if the last purge was over an hour ago
+    post(client, auth, valid_comment(content="neuf"), **{"Idempotency-Key": "new"})
+    with app.app_context():
+        assert db.session.scalars(sa.select(IdempotencyKey.key)).all() == ["new"]
+    post(client, auth, valid_comment(content="neuf 2"), **{"Idempotency-Key": "new-2"})
+    with app.app_context():  # live keys are kept
+        assert sorted(db.session.scalars(sa.select(IdempotencyKey.key)).all()) == ["new", "new-2"]
