@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
 from flask_smorest import Api
 from sqlalchemy import event
 
@@ -35,6 +36,16 @@ class ProblemApi(Api):
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
 
+class _NoCookieSessionForApi(SecureCookieSessionInterface):
+    """The JSON API authenticates with bearer tokens and never uses the cookie session: skip
+    building its signer on every request (a twentieth of an intake's request-side cost)."""
+
+    def open_session(self, app, request):
+        if request.path.startswith("/api/"):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
+
+
 def _sqlite_pragmas(dbapi_connection, _record):
     cursor = dbapi_connection.cursor()
     # WAL lets readers run while one writer commits; NORMAL is durable across process crashes in WAL.
@@ -51,6 +62,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app = Flask(__name__, instance_relative_config=False)
     app.config.update(load_config(overrides=test_config))
+    app.session_interface = _NoCookieSessionForApi()
     app.instance_path = app.config["MODERATION_INSTANCE_DIR"]
 
     db.init_app(app)

@@ -5,7 +5,7 @@ import datetime as dt
 import hashlib
 import json
 
-from flask import Response, current_app, g, request, url_for
+from flask import Response, current_app, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
@@ -83,11 +83,12 @@ def intake_settings() -> submissions.IntakeSettings:
 
 # Schema instances are built once: marshmallow copies every declared field on instantiation.
 _COMMENT_IN = CommentIn()
-_RECEIPT = Receipt()
 
 
 def _receipt(comment) -> tuple[int, str]:
-    return 202, _RECEIPT.dumps(comment)
+    # Written by hand (Receipt documents it): marshmallow's dump cost a twentieth of an intake.
+    return 202, json.dumps({"id": comment.id, "status": comment.status.value, "version": comment.version,
+                            "created_at": comment.created_at.isoformat()})
 
 
 def _load_comment() -> tuple[object, dict]:
@@ -147,7 +148,7 @@ class Comments(MethodView):
         comment = outcome.comment
         status, body = _receipt(comment)
         response = Response(body, status=status, mimetype="application/json")
-        response.headers["Location"] = url_for("comments.CommentById", comment_id=comment.id)
+        response.headers["Location"] = f"{request.script_root}{blp.url_prefix}/comments/{comment.id}"
         return response
 
 

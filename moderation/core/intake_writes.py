@@ -34,13 +34,19 @@ _INSERT_COMMENTS = {
     .returning(*_RETURNED),
 }
 _INSERT_DECISIONS = Decision.__table__.insert()
-# Every comment of the batch within the flood window of any of its authors, in one indexed query:
-# (site, e-mail, time) and (site, IP, time).
-_RECENT_AUTHORS = sa.select(_COLUMNS.site_id, _COLUMNS.author_email, _COLUMNS.author_ip, _COLUMNS.created_at).where(
-    _COLUMNS.site_id.in_(sa.bindparam("sites", expanding=True)),
-    sa.or_(_COLUMNS.author_email.in_(sa.bindparam("emails", expanding=True)),
-           _COLUMNS.author_ip.in_(sa.bindparam("ips", expanding=True))),
-    _COLUMNS.created_at > sa.bindparam("since", type_=_COLUMNS.created_at.type))
+# Every comment within the flood window of the batch's authors: by e-mail, then by IP, each on its
+# own index ((site, e-mail, time) and (site, IP, time)). One query with "e-mail IN … OR IP IN …"
+# made SQLite scan the whole site (0.45 ms at 3,000 comments, growing with the table).
+_RECENT = [_COLUMNS.site_id, _COLUMNS.author_email, _COLUMNS.author_ip, _COLUMNS.created_at]
+_SINCE = sa.bindparam("since", type_=_COLUMNS.created_at.type)
+_RECENT_AUTHORS = sa.union_all(
+    sa.select(*_RECENT).where(_COLUMNS.site_id.in_(sa.bindparam("sites", expanding=True)),
+                              _COLUMNS.author_email.in_(sa.bindparam("emails", expanding=True)),
+                              _COLUMNS.created_at > _SINCE),
+    sa.select(*_RECENT).where(_COLUMNS.site_id.in_(sa.bindparam("sites", expanding=True)),
+                              _COLUMNS.author_ip.in_(sa.bindparam("ips", expanding=True)),
+                              _COLUMNS.created_at > _SINCE),
+)
 _SCORE_COLUMNS = ("spam_score", "abuse_score", "detected_language", "model_version", "explanation")
 
 # What one submission of a batch may be refused for without failing the others.

@@ -32,6 +32,9 @@ def test_accepted_comment_is_stored_pending_and_readable(client, auth, app):
         assert [d.action for d in comment.decisions] == ["received"]
         events = db.session.scalars(sa.select(OutboxEvent)).all()
         assert [(e.type, e.comment_id) for e in events] == [("comment.received", comment.id)]
+        from moderation.api.schemas import Receipt
+
+        assert receipt == Receipt().dump(comment)  # the hand-written answer keeps to its documented schema
 
 
 @pytest.mark.parametrize("field,label", [
