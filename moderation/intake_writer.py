@@ -6,8 +6,7 @@ import queue
 import threading
 from concurrent.futures import Future
 
-from moderation.core.models import Comment
-from moderation.core.intake_writes import write_batch
+from moderation.core.intake_writes import AcceptedComment, write_batch
 from moderation.core.submissions import IntakeSettings, Submission
 from moderation.errors import DatabaseUnavailable
 
@@ -44,7 +43,7 @@ class IntakeWriter:
     def running(self) -> bool:
         return self.thread is not None and self.thread.is_alive()
 
-    def __call__(self, submission: Submission) -> Comment:
+    def __call__(self, submission: Submission) -> AcceptedComment:
         """Write one submission with whatever else is queued; its refusal or a database error is raised here."""
         future: Future = Future()
         self.queue.put((submission, future))

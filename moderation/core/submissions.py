@@ -9,8 +9,8 @@ from typing import Callable
 from sqlalchemy.orm import Session
 
 from moderation.core.idempotency import StoredResponse, claim_key, fingerprint, release_key
-from moderation.core.intake_writes import write_batch
-from moderation.core.models import Comment, Site
+from moderation.core.intake_writes import AcceptedComment, write_batch
+from moderation.core.models import Site
 from moderation.core.policy import PolicySettings, Scores
 from moderation.core.scoring import score_submission
 from moderation.errors import ModerationError
@@ -28,7 +28,7 @@ class IdempotentResponse:
     """The key to complete and how to render the response, so both commit with the comment."""
 
     key: str
-    render: Callable[[Comment], tuple[int, str]]
+    render: Callable[[AcceptedComment], tuple[int, str]]
 
 
 def content_hash(content: str) -> str:
@@ -68,8 +68,8 @@ def submit_comment(
     settings: IntakeSettings,
     now: dt.datetime,
     idempotent: IdempotentResponse | None = None,
-    writer: Callable[[Submission], Comment] | None = None,
-) -> Comment:
+    writer: Callable[[Submission], AcceptedComment] | None = None,
+) -> AcceptedComment:
     """Accept a comment: it is committed (with its decision and event) before this returns.
 
     `writer` is a group-commit writer (moderation.intake_writer) when the process runs one;
@@ -87,7 +87,7 @@ def submit_comment(
 class Outcome:
     """Either the comment just accepted, or the stored first response to replay."""
 
-    comment: Comment | None = None
+    comment: AcceptedComment | None = None
     replay: StoredResponse | None = None
 
 
@@ -102,8 +102,8 @@ def accept_comment(
     idempotency_key: str | None,
     raw_payload,
     ttl: dt.timedelta,
-    render: Callable[[Comment], tuple[int, str]],
-    writer: Callable[[Submission], Comment] | None = None,
+    render: Callable[[AcceptedComment], tuple[int, str]],
+    writer: Callable[[Submission], AcceptedComment] | None = None,
 ) -> Outcome:
     """submit_comment() behind an optional Idempotency-Key (Stripe semantics, scoped per site)."""
     if idempotency_key is None:
