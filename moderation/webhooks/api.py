@@ -37,10 +37,25 @@ class WebhooksBlueprint(ApiBlueprint):
 
 blp = WebhooksBlueprint("webhooks", __name__, url_prefix="/api/v1/webhooks",
                    description="Webhook endpoints of the site and their deliveries (Standard Webhooks)")
-AUTH = {"description": "Missing or wrong API key", **PROBLEM}
-NOT_FOUND = {"description": "No such endpoint or delivery for this site", **PROBLEM}
-INVALID = {"description": "Invalid fields", **PROBLEM}
-UNAVAILABLE = {"description": "Database unavailable; see Retry-After", **PROBLEM}
+PROBLEM_DESCRIPTIONS = {
+    400: "Malformed JSON",
+    401: "Missing or wrong API key",
+    404: "No such endpoint or delivery for this site",
+    415: "Not JSON",
+    422: "Invalid fields",
+    503: "Database unavailable; see Retry-After",
+}
+
+
+def problems(*statuses: int):
+    """Document the problem+json answers a view can give (401 and 503 apply to every view)."""
+
+    def decorate(view):
+        for status in sorted({401, 503, *statuses}):
+            view = blp.alt_response(status, description=PROBLEM_DESCRIPTIONS[status], **PROBLEM)(view)
+        return view
+
+    return decorate
 
 
 @blp.before_request
@@ -66,19 +81,14 @@ def _with_secret(endpoint, secret: str) -> dict:
 @blp.route("/endpoints")
 class Endpoints(MethodView):
     @blp.response(200, EndpointOut(many=True))
-    @blp.alt_response(401, **AUTH)
-    @blp.alt_response(503, **UNAVAILABLE)
+    @problems()
     def get(self):
         """The site's endpoints (secrets are never listed)."""
         return endpoints.list_endpoints(db.session, g.site.id)
 
     @blp.arguments(EndpointIn)
     @blp.response(201, EndpointWithSecret, description="Created; the secret is shown only in this answer.")
-    @blp.alt_response(400, description="Malformed JSON", **PROBLEM)
-    @blp.alt_response(401, **AUTH)
-    @blp.alt_response(415, description="Not JSON", **PROBLEM)
-    @blp.alt_response(422, **INVALID)
-    @blp.alt_response(503, **UNAVAILABLE)
+    @problems(400, 415, 422)
     def post(self, data):
         """Register an endpoint that receives the chosen events, signed with its own secret."""
         endpoint, secret = endpoints.add_endpoint(db.session, g.site.id, data["url"], event_types=data["event_types"],
@@ -90,21 +100,14 @@ class Endpoints(MethodView):
 @blp.route("/endpoints/<int:endpoint_id>")
 class EndpointById(MethodView):
     @blp.response(200, EndpointOut)
-    @blp.alt_response(401, **AUTH)
-    @blp.alt_response(404, **NOT_FOUND)
-    @blp.alt_response(503, **UNAVAILABLE)
+    @problems(404)
     def get(self, endpoint_id):
         """One endpoint, with why it was disabled if it was."""
         return endpoints.get_endpoint(db.session, endpoint_id, g.site.id)
 
     @blp.arguments(EndpointPatch)
     @blp.response(200, EndpointOut)
-    @blp.alt_response(400, description="Malformed JSON", **PROBLEM)
-    @blp.alt_response(401, **AUTH)
-    @blp.alt_response(404, **NOT_FOUND)
-    @blp.alt_response(415, description="Not JSON", **PROBLEM)
-    @blp.alt_response(422, **INVALID)
-    @blp.alt_response(503, **UNAVAILABLE)
+    @problems(400, 404, 415, 422)
     def patch(self, data, endpoint_id):
         """Change the URL, event types, e-mail inclusion, or (re-)activate the endpoint."""
         return endpoints.update_endpoint(db.session, endpoint_id, site_id=g.site.id, now=_now(), **data)
@@ -112,9 +115,7 @@ class EndpointById(MethodView):
 
 @blp.route("/endpoints/<int:endpoint_id>/rotate-secret", methods=["POST"])
 @blp.response(200, EndpointWithSecret, description="The new secret, shown only in this answer.")
-@blp.alt_response(401, **AUTH)
-@blp.alt_response(404, **NOT_FOUND)
-@blp.alt_response(503, **UNAVAILABLE)
+@problems(404)
 def rotate_secret(endpoint_id):
     """New secret; the previous one keeps signing alongside it during the grace period."""
     grace = dt.timedelta(hours=int(raw_value(current_app.config, "WEBHOOK_ROTATION_GRACE_HOURS")))
@@ -125,10 +126,7 @@ def rotate_secret(endpoint_id):
 @blp.route("/endpoints/<int:endpoint_id>/deliveries")
 @blp.arguments(DeliveriesQuery, location="query")
 @blp.response(200, DeliveryOut(many=True))
-@blp.alt_response(401, **AUTH)
-@blp.alt_response(404, **NOT_FOUND)
-@blp.alt_response(422, **INVALID)
-@blp.alt_response(503, **UNAVAILABLE)
+@problems(404, 422)
 def deliveries(query, endpoint_id):
     """Newest deliveries first: status, attempts, last response code, latency and body excerpt."""
     return endpoints.list_deliveries(db.session, endpoint_id, site_id=g.site.id, **query)
@@ -137,12 +135,7 @@ def deliveries(query, endpoint_id):
 @blp.route("/endpoints/<int:endpoint_id>/redeliver-failed", methods=["POST"])
 @blp.arguments(TimeRange)
 @blp.response(202, Requeued)
-@blp.alt_response(400, description="Malformed JSON", **PROBLEM)
-@blp.alt_response(401, **AUTH)
-@blp.alt_response(404, **NOT_FOUND)
-@blp.alt_response(415, description="Not JSON", **PROBLEM)
-@blp.alt_response(422, **INVALID)
-@blp.alt_response(503, **UNAVAILABLE)
+@problems(400, 404, 415, 422)
 def redeliver_failed(data, endpoint_id):
     """Send again every failed delivery whose event happened in [since, until)."""
     count = endpoints.redeliver_failed(db.session, endpoint_id, data["since"], data["until"],
@@ -152,9 +145,7 @@ def redeliver_failed(data, endpoint_id):
 
 @blp.route("/endpoints/<int:endpoint_id>/test", methods=["POST"])
 @blp.response(202, DeliveryOut)
-@blp.alt_response(401, **AUTH)
-@blp.alt_response(404, **NOT_FOUND)
-@blp.alt_response(503, **UNAVAILABLE)
+@problems(404)
 def send_test(endpoint_id):
     """Queue a `webhook.test` event for this endpoint only."""
     return endpoints.send_test_event(db.session, endpoint_id, site_id=g.site.id, now=_now())
@@ -162,9 +153,7 @@ def send_test(endpoint_id):
 
 @blp.route("/deliveries/<int:delivery_id>/redeliver", methods=["POST"])
 @blp.response(202, DeliveryOut)
-@blp.alt_response(401, **AUTH)
-@blp.alt_response(404, **NOT_FOUND)
-@blp.alt_response(503, **UNAVAILABLE)
+@problems(404)
 def redeliver(delivery_id):
     """Send one delivery again, with the same webhook-id."""
     return endpoints.redeliver(db.session, delivery_id, site_id=g.site.id, now=_now())
