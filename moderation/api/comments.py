@@ -109,7 +109,6 @@ def _load_comment() -> tuple[object, dict]:
 
 @blp.route("/comments")
 class Comments(MethodView):
-
     @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": CommentIn}}})
     @blp.response(202, Receipt, description="Accepted; the comment is stored and awaits its fate.")
     @blp.alt_response(400, description="Malformed JSON", **PROBLEM)
