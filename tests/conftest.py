@@ -3,6 +3,7 @@ MODERATION_TEST_DATABASE_URL is set (tables truncated between tests)."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 
 import pytest
@@ -173,3 +174,27 @@ def session(app):
 @pytest.fixture
 def site(session):
     return create_site(session, "Le Site")[0]
+
+
+def comment_factory(session, site, **defaults):
+    """A function that commits a comment of `site` with unique author and content; fields override."""
+    counter = itertools.count(1)
+
+    def add(**fields):
+        from moderation.core.models import Comment
+
+        n = next(counter)
+        values = dict(site_id=site.id, article_id="a1", author_name="Amina", author_email=f"amina{n}@example.org",
+                      content=f"commentaire {n}", content_hash=f"h{n}", created_at=NOW, updated_at=NOW, **defaults)
+        values.update(fields)
+        comment = Comment(**values)
+        session.add(comment)
+        session.commit()
+        return comment
+
+    return add
+
+
+@pytest.fixture
+def add_comment(session, site):
+    return comment_factory(session, site)

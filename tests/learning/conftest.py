@@ -6,10 +6,9 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from moderation.core.models import Comment
 from moderation.core.moderators import create_moderator
 from moderation.learning import models  # noqa: F401  (tables known before the schema is built)
-from tests.conftest import NOW  # noqa: F401  (the shared clock, imported by the tests from here)
+from tests.conftest import NOW, comment_factory  # noqa: F401  (NOW: the shared clock, imported by the tests from here)
 
 
 @pytest.fixture
@@ -19,20 +18,9 @@ def moderator(session):
 
 @pytest.fixture
 def add_comment(session, site):
-    counter = iter(range(1, 100_000))
-
-    def add(**fields) -> Comment:
-        n = next(counter)
-        values = dict(site_id=site.id, article_id="a1", author_name="Amina", author_email=f"amina{n}@example.org",
-                      content=f"commentaire {n}", content_hash=f"h{n}", created_at=NOW, updated_at=NOW,
-                      spam_score=0.1, abuse_score=0.1, model_version="base-1", detected_language="fr")
-        values.update(fields)
-        comment = Comment(**values)
-        session.add(comment)
-        session.commit()
-        return comment
-
-    return add
+    # Learning needs scored comments: a label is only taken from a comment the model has seen.
+    return comment_factory(session, site, spam_score=0.1, abuse_score=0.1, model_version="base-1",
+                           detected_language="fr")
 
 
 def labels_of(session, comment_id) -> dict[str, int]:
