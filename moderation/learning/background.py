@@ -23,18 +23,42 @@ LOCK_TTL = dt.timedelta(hours=2)
 MAX_BACKOFF_SECONDS = 60.0
 
 
-class ModelWatcher:
+class _BackgroundThread:
+    """One daemon thread running `_run` until stop(); `stopping` is what `_run` waits on."""
+
+    thread_name = "background"
+
+    def __init__(self) -> None:
+        self.stopping = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def start(self):
+        self.thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.stopping.set()
+        if self.thread:
+            self.thread.join(timeout)
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+
+class ModelWatcher(_BackgroundThread):
     """Polls the promoted version and the threshold overrides; loads and swaps when they change.
 
     Loading happens beside the running model, and the swap is one reference assignment in the
     holder, so requests in flight finish on the old model and the next ones use the new one.
     """
 
+    thread_name = "model-watcher"
+
     def __init__(self, app, holder, settings: LearningSettings):
+        super().__init__()
         self.app, self.holder, self.settings = app, holder, settings
         self.loaded: tuple | None = None
-        self.stopping = threading.Event()
-        self.thread: threading.Thread | None = None
 
     def sync(self) -> bool:
         """Bring this process's model in line with the database; True when it swapped."""
@@ -65,16 +89,6 @@ class ModelWatcher:
         self.loaded = state
         log.info("scoring with model %s%s", version, f" (thresholds {overrides})" if overrides else "")
         return True
-
-    def start(self) -> "ModelWatcher":
-        self.thread = threading.Thread(target=self._run, name="model-watcher", daemon=True)
-        self.thread.start()
-        return self
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self.stopping.set()
-        if self.thread:
-            self.thread.join(timeout)
 
     def _run(self) -> None:
         backoff = 0.0
@@ -139,23 +153,14 @@ def maybe_retrain(session: Session, now: dt.datetime, *, settings: LearningSetti
     return outcome
 
 
-class RetrainScheduler:
+class RetrainScheduler(_BackgroundThread):
     """A thread that calls maybe_retrain every minute; training runs here, never in a request."""
 
+    thread_name = "retrain-scheduler"
+
     def __init__(self, app, settings: LearningSettings):
+        super().__init__()
         self.app, self.settings = app, settings
-        self.stopping = threading.Event()
-        self.thread: threading.Thread | None = None
-
-    def start(self) -> "RetrainScheduler":
-        self.thread = threading.Thread(target=self._run, name="retrain-scheduler", daemon=True)
-        self.thread.start()
-        return self
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self.stopping.set()
-        if self.thread:
-            self.thread.join(timeout)
 
     def _run(self) -> None:
         from moderation.extensions import db
