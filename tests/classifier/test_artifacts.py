@@ -78,12 +78,16 @@ def test_missing_current_and_missing_file_are_reported(models_copy):
         load_model(models_copy)
 
 
-def test_other_scikit_learn_version_is_refused(models_copy):
-    version = read_current(models_copy)
-    path = artifact_paths(models_copy, version)["json"]
+def _edit_metadata(models_dir, edit) -> None:
+    """Rewrite the current version's metadata file after `edit(meta)` changed it in place."""
+    path = artifact_paths(models_dir, read_current(models_dir))["json"]
     meta = json.loads(path.read_text())
-    meta["libraries"]["scikit-learn"] = "0.24.2"
+    edit(meta)
     path.write_text(json.dumps(meta))
+
+
+def test_other_scikit_learn_version_is_refused(models_copy):
+    _edit_metadata(models_copy, lambda meta: meta["libraries"].update({"scikit-learn": "0.24.2"}))
     with pytest.raises(ModelUnavailable, match="scikit-learn 0.24.2"):
         load_model(models_copy)
 
@@ -97,10 +101,6 @@ def test_versions_are_never_overwritten(tiny_datasets, models_copy):
 
 
 def test_model_built_for_other_features_is_refused(models_copy):
-    version = read_current(models_copy)
-    path = artifact_paths(models_copy, version)["json"]
-    meta = json.loads(path.read_text())
-    meta["params"]["char_ngrams"] = "2-5"
-    path.write_text(json.dumps(meta))
+    _edit_metadata(models_copy, lambda meta: meta["params"].update({"char_ngrams": "2-5"}))
     with pytest.raises(ModelUnavailable, match="2-5"):
         load_model(models_copy)
