@@ -66,14 +66,30 @@ def localise_field_errors(raw: dict[str, list[str]]) -> list[dict]:
     return listed
 
 
-def _flatten_marshmallow(messages_: dict) -> dict[str, list[str]]:
+# Where webargs files its messages, and where marshmallow files errors of the whole schema.
+_WRAPPERS = {"json", "query", "form", "headers", "_schema"}
+
+
+def flatten_messages(messages: dict) -> dict[str, list[str]]:
+    """marshmallow/webargs messages as field -> message codes, the shape of a problem's `errors`.
+
+    Location and schema wrappers are unwrapped; an error inside a list (event_types[1]) is
+    reported on the list's own field name."""
     flat: dict[str, list[str]] = {}
-    for field, value in messages_.items():
-        if isinstance(value, dict):  # nested or per-field dict from post_load
-            for inner, codes in _flatten_marshmallow(value).items():
-                flat.setdefault(field if field != "_schema" else inner, []).extend(codes)
+    for field, value in messages.items():
+        if isinstance(value, dict):
+            if field in _WRAPPERS:
+                nested = flatten_messages(value)
+            else:
+                nested = {}
+                for inner, codes in value.items():
+                    name = field if isinstance(inner, int) else inner
+                    for key, found in flatten_messages({name: codes}).items():
+                        nested.setdefault(key, []).extend(found)
+            for key, codes in nested.items():
+                flat.setdefault(key, []).extend(codes)
         else:
-            flat.setdefault(field, []).extend(value if isinstance(value, list) else [value])
+            flat.setdefault(str(field), []).extend(value if isinstance(value, list) else [value])
     return flat
 
 
@@ -128,7 +144,7 @@ def handle_http_exception(error: HTTPException):
     field_errors = None
     data = getattr(error, "data", None) or {}
     if status == 422 and "messages" in data:  # webargs' parse error for query strings
-        field_errors = localise_field_errors(_flatten_marshmallow(data["messages"]))
+        field_errors = localise_field_errors(flatten_messages(data["messages"]))
         code = "validation-error"
     if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:
         headers["Allow"] = ", ".join(error.valid_methods)

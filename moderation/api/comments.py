@@ -25,6 +25,7 @@ from moderation.core import queries, reports, submissions
 from moderation.core.sites import authenticate_site
 from moderation.errors import FieldErrors, MalformedJson
 from moderation.extensions import db, limiter
+from moderation.http_errors import flatten_messages
 from moderation.intake_writer import current_writer
 from moderation.ratelimit import hit_intake_limit
 
@@ -33,7 +34,7 @@ class ProblemParser(FlaskParser):
     """Hands validation failures to the one error translator instead of webargs' own 422 body."""
 
     def handle_error(self, error, req, schema, *, error_status_code, error_headers):
-        raise FieldErrors(flatten_messages(error.messages.get("json", error.messages.get("query", error.messages))))
+        raise FieldErrors(flatten_messages(error.messages))
 
     def _handle_invalid_json_error(self, error, req, *args, **kwargs):
         raise MalformedJson("the request body is not valid JSON")
@@ -41,18 +42,6 @@ class ProblemParser(FlaskParser):
 
 class ApiBlueprint(Blueprint):
     ARGUMENTS_PARSER = ProblemParser()
-
-
-def flatten_messages(messages: dict) -> dict[str, list[str]]:
-    """marshmallow's nested messages as field -> codes (one level of nesting is enough for our schemas)."""
-    flat: dict[str, list[str]] = {}
-    for field, codes in messages.items():
-        if isinstance(codes, dict):
-            for inner, inner_codes in codes.items():
-                flat.setdefault(inner, []).extend(inner_codes)
-        else:
-            flat.setdefault(field, []).extend(codes)
-    return flat
 
 
 blp = ApiBlueprint("comments", __name__, url_prefix="/api/v1", description="Comments of the site's articles")

@@ -6,8 +6,7 @@ import datetime as dt
 from flask import current_app, g, request
 from flask.views import MethodView
 
-from moderation.api.comments import PROBLEM, ApiBlueprint, ProblemParser
-from moderation.errors import FieldErrors
+from moderation.api.comments import PROBLEM, ApiBlueprint
 from moderation.core.sites import authenticate_site
 from moderation.extensions import db
 from moderation.webhooks import endpoints
@@ -16,26 +15,7 @@ from moderation.webhooks.schemas import (
 )
 from moderation.webhooks.settings import raw_value
 
-class ListAwareParser(ProblemParser):
-    """Errors inside a list (event_types[1]) are reported on the list's own field name."""
-
-    def handle_error(self, error, req, schema, *, error_status_code, error_headers):
-        messages = error.messages.get("json", error.messages.get("query", error.messages))
-        flat: dict[str, list[str]] = {}
-        for field, codes in messages.items():
-            if isinstance(codes, dict):
-                for inner, inner_codes in codes.items():
-                    flat.setdefault(field if isinstance(inner, int) else str(inner), []).extend(inner_codes)
-            else:
-                flat.setdefault(str(field), []).extend(codes)
-        raise FieldErrors(flat)
-
-
-class WebhooksBlueprint(ApiBlueprint):
-    ARGUMENTS_PARSER = ListAwareParser()
-
-
-blp = WebhooksBlueprint("webhooks", __name__, url_prefix="/api/v1/webhooks",
+blp = ApiBlueprint("webhooks", __name__, url_prefix="/api/v1/webhooks",
                    description="Webhook endpoints of the site and their deliveries (Standard Webhooks)")
 PROBLEM_DESCRIPTIONS = {
     400: "Malformed JSON",

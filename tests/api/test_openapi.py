@@ -59,3 +59,14 @@ def test_api_keeps_to_its_document(case, fuzz_auth):
         headers={**(case.headers or {}), **fuzz_auth},
         excluded_checks=[positive_data_acceptance, negative_data_rejection],
     )
+
+
+def test_validation_messages_are_flattened_to_field_names():
+    from moderation.http_errors import flatten_messages
+
+    assert flatten_messages({"json": {"content": ["required"], "author_email": ["invalid_email"]}}) == {
+        "content": ["required"], "author_email": ["invalid_email"]}
+    assert flatten_messages({"query": {"limit": ["too_big"]}}) == {"limit": ["too_big"]}
+    assert flatten_messages({"_schema": {"author_url": ["url_scheme"]}}) == {"author_url": ["url_scheme"]}
+    assert flatten_messages({"event_types": {1: ["invalid"], 3: ["invalid"]}}) == {"event_types": ["invalid", "invalid"]}
+    assert flatten_messages({"_schema": ["invalid_body"]}) == {"_schema": ["invalid_body"]}

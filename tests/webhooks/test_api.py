@@ -120,3 +120,12 @@ def test_the_api_is_in_the_openapi_document_and_never_shows_e_mail_or_secret_in_
     delivery = spec["components"]["schemas"]["DeliveryOut"]["properties"]
     assert "body" not in delivery and "author_email" not in delivery
     assert "secret" not in spec["components"]["schemas"]["EndpointOut"]["properties"]
+
+
+def test_an_error_inside_the_event_list_is_reported_on_the_list_field(hook_app):
+    client = hook_app.test_client()
+    _site, auth = _key(hook_app)
+    answer = client.post("/api/v1/webhooks/endpoints", headers=auth,
+                         json={"url": "https://x.example/", "event_types": ["comment.received", "comment.deleted"]})
+    assert answer.status_code == 422
+    assert [error["field"] for error in answer.get_json()["errors"]] == ["event_types"]
