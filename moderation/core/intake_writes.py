@@ -6,7 +6,6 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -56,8 +55,8 @@ class AcceptedComment(SimpleNamespace):
     Not an ORM instance: instrumenting 25 attributes per comment was a third of the writer's time."""
 
 
-# What one submission of a batch may be refused for without failing the others.
-REFUSALS = (FloodDetected, InvalidParent, DuplicateComment)
+# What the checks before the INSERT may refuse one submission for, without failing the others.
+CHECK_REFUSALS = (FloodDetected, InvalidParent)
 
 
 class _FloodWindow:
@@ -136,31 +135,26 @@ def write_batch(session: Session, batch: list[Submission], interval: dt.timedelt
     """Several submissions in one transaction and one commit (group commit): each gets its comment or
     its refusal, nothing is written for a refused one, and a flood inside the batch is caught.
 
-    Statements per batch, not per comment (the flood query, the comments, their decisions, their
-    events): bench/intake.py with PostgreSQL was bound by round trips."""
+    One statement per batch for each of the flood query, the comments, their decisions and their
+    events, and one commit, instead of one of each per comment (bench/intake.py)."""
     results: list[AcceptedComment | ModerationError | None] = [None] * len(batch)
-    try:
-        with transaction(session):
-            flood = _FloodWindow(session, batch, interval)
-            accepted = []
-            for index, submission in enumerate(batch):
-                data = submission.data
-                try:
-                    _check_parent(session, submission.site, data["article_id"], data.get("parent_id"))
-                    flood.check(submission)
-                    signals = rules.evaluate(session, submission.site, data)
-                except REFUSALS as refusal:
-                    results[index] = refusal
-                    continue
-                flood.note(submission)
-                verdict = decide(submission.scores, submission.policy, submission.unscored_reason, signals)
-                accepted.append((index, submission, verdict, _values(submission, verdict)))
-            if accepted:
-                _store(session, accepted, results)
-    except sa_exc.IntegrityError as error:
-        if "uq_comment_duplicate" in str(error.orig) or "content_hash" in str(error.orig):
-            raise DuplicateComment("the same author already posted this comment on this article") from error
-        raise
+    with transaction(session):
+        flood = _FloodWindow(session, batch, interval)
+        accepted = []
+        for index, submission in enumerate(batch):
+            data = submission.data
+            try:
+                _check_parent(session, submission.site, data["article_id"], data.get("parent_id"))
+                flood.check(submission)
+                signals = rules.evaluate(session, submission.site, data)
+            except CHECK_REFUSALS as refusal:
+                results[index] = refusal
+                continue
+            flood.note(submission)
+            verdict = decide(submission.scores, submission.policy, submission.unscored_reason, signals)
+            accepted.append((index, submission, verdict, _values(submission, verdict)))
+        if accepted:
+            _store(session, accepted, results)  # duplicates are refused there, by the unique key
     for result in results:
         if isinstance(result, AcceptedComment):
             COMMENTS_RECEIVED.labels(status=result.status.value).inc()
