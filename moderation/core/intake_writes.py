@@ -6,12 +6,11 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from moderation.core import outbox, rules
 from moderation.core.db import transaction
+from moderation.core.driver_statements import DriverInserts
 from moderation.core.idempotency import complete_key
 from moderation.core.models import Comment, Decision, Site
 from moderation.core.policy import decide
@@ -24,16 +23,18 @@ if TYPE_CHECKING:
 
 _TABLE = Comment.__table__
 _COLUMNS = _TABLE.c
-_DUPLICATE_KEY = ["site_id", "article_id", "author_email", "content_hash"]
-_RETURNED = (_COLUMNS.id, _COLUMNS.site_id, _COLUMNS.article_id, _COLUMNS.author_email, _COLUMNS.content_hash)
+_DUPLICATE_KEY = ("site_id", "article_id", "author_email", "content_hash")
+_FIELDS = ("article_id", "author_name", "author_email", "content", "article_url", "article_title", "parent_id",
+           "author_url", "author_ip", "author_user_agent", "referrer", "language")
+_SCORE_COLUMNS = ("spam_score", "abuse_score", "detected_language", "model_version", "explanation")
+_COMMENT_COLUMNS = ("site_id", "content_hash", "status", "reasons", "version", "created_at", "updated_at",
+                    "published_at", "unscored_reason", "risk", *_FIELDS, *_SCORE_COLUMNS)
 # ON CONFLICT DO NOTHING: the unique constraint is the duplicate check (it also settles two identical
 # comments at once) without an error that would abort the other comments of a batch.
-_INSERT_COMMENTS = {
-    "sqlite": sqlite_insert(_TABLE).on_conflict_do_nothing(index_elements=_DUPLICATE_KEY).returning(*_RETURNED),
-    "postgresql": postgresql_insert(_TABLE).on_conflict_do_nothing(index_elements=_DUPLICATE_KEY)
-    .returning(*_RETURNED),
-}
-_INSERT_DECISIONS = Decision.__table__.insert()
+_INSERT_COMMENT = DriverInserts(_TABLE, _COMMENT_COLUMNS, conflict_key=_DUPLICATE_KEY, returning="id")
+_INSERT_DECISIONS = DriverInserts(Decision.__table__, (
+    "comment_id", "actor", "action", "from_status", "to_status", "reason_code", "reasons", "spam_score",
+    "abuse_score", "model_version", "created_at", "moderator_id", "note_to_author"))
 # Every comment within the flood window of the batch's authors: by e-mail, then by IP, each on its
 # own index ((site, e-mail, time) and (site, IP, time)). One query with "e-mail IN … OR IP IN …"
 # made SQLite scan the whole site (0.45 ms at 3,000 comments, growing with the table).
@@ -47,7 +48,6 @@ _RECENT_AUTHORS = sa.union_all(
                               _COLUMNS.author_ip.in_(sa.bindparam("ips", expanding=True)),
                               _COLUMNS.created_at > _SINCE),
 )
-_SCORE_COLUMNS = ("spam_score", "abuse_score", "detected_language", "model_version", "explanation")
 
 class AcceptedComment(SimpleNamespace):
     """A comment just written: its column values by attribute, like the ORM row it is in the database.
@@ -103,14 +103,15 @@ def _check_parent(session: Session, site: Site, article_id: str, parent_id: int 
 
 
 def _values(submission: Submission, verdict) -> dict:
-    now, scores = submission.now, submission.scores
+    now, scores, data = submission.now, submission.scores, submission.data
     values = dict(
         site_id=submission.site.id, content_hash=submission.digest, status=verdict.status, reasons=verdict.reasons,
         version=1, created_at=now, updated_at=now,
         published_at=now if verdict.status is CommentStatus.APPROVED else None,
-        unscored_reason=submission.unscored_reason, risk=0.5, **submission.data,
+        unscored_reason=submission.unscored_reason, risk=0.5,
     )
-    # The same keys for every row: one multi-row INSERT needs them.
+    for name in _FIELDS:
+        values[name] = data.get(name)
     values.update(dict.fromkeys(_SCORE_COLUMNS))
     if scores is not None:
         values.update(spam_score=scores.spam, abuse_score=scores.abuse, detected_language=scores.language,
@@ -120,14 +121,9 @@ def _values(submission: Submission, verdict) -> dict:
 
 
 def _insert_comments(session: Session, rows: list[dict]) -> list[int | None]:
-    """Insert the rows in one statement; each row's new id, or None for a duplicate."""
-    statement = _INSERT_COMMENTS[session.get_bind().dialect.name]
-    returned = session.connection().execute(statement, rows if len(rows) > 1 else rows[0]).all()
-    new_ids = {(r.site_id, r.article_id, r.author_email, r.content_hash): r.id for r in returned}
-    ids = []
-    for row in rows:  # a second identical row in the batch finds its key already taken
-        ids.append(new_ids.pop((row["site_id"], row["article_id"], row["author_email"], row["content_hash"]), None))
-    return ids
+    """Insert the rows; each row's new id, or None for a duplicate (also of an earlier row of the batch)."""
+    connection = session.connection()
+    return _INSERT_COMMENT(connection).run(connection, rows)
 
 
 def write_batch(session: Session, batch: list[Submission], interval: dt.timedelta
@@ -181,5 +177,6 @@ def _store(session: Session, accepted: list, results: list) -> None:
             status, body = submission.idempotent.render(comment)
             complete_key(session, submission.site.id, submission.idempotent.key, status, body)
     if decisions:
-        session.connection().execute(_INSERT_DECISIONS, decisions)
+        connection = session.connection()
+        _INSERT_DECISIONS(connection).run(connection, decisions)
         outbox.record_many(session, events, None)  # each event dated by its comment

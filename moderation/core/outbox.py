@@ -5,6 +5,7 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
+from moderation.core.driver_statements import DriverInserts
 from moderation.core.models import Comment, OutboxEvent, new_event_id
 
 
@@ -26,6 +27,8 @@ def comment_event_data(comment: Comment) -> dict:
 
 
 _INSERT_EVENT = OutboxEvent.__table__.insert()
+_INSERT_EVENTS = DriverInserts(OutboxEvent.__table__,
+                               ("id", "site_id", "type", "comment_id", "payload", "created_at", "dispatched_at"))
 
 # Set on the session when an event is written, so a worker in this process can wake at commit.
 WAKE_FLAG = "moderation.outbox_written"
@@ -55,5 +58,6 @@ def record_many(session: Session, events: list[tuple[str, object, dict]], now: d
         data.update(extra)
         rows.append(dict(id=new_event_id(), site_id=comment.site_id, type=event_type, comment_id=comment.id,
                          payload=data, created_at=now or comment.created_at, dispatched_at=None))
-    session.connection().execute(_INSERT_EVENT, rows)
+    connection = session.connection()
+    _INSERT_EVENTS(connection).run(connection, rows)
     session.info[WAKE_FLAG] = True

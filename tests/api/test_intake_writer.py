@@ -143,3 +143,33 @@ def test_stopping_the_writer_writes_what_was_queued_then_intake_writes_directly(
     assert current_writer(app) is None
     response = app.test_client().post("/api/v1/comments", json=valid_comment(), headers=auth)
     assert response.status_code == 202 and _count(app, Comment) == 1
+
+
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL only: SQLite's statistics are refreshed by `serve` at start")
+def test_on_postgresql_the_writer_gives_a_young_comments_table_planner_statistics(make_app):
+    import time
+
+    from moderation.intake_writer import IntakeWriter
+
+    app = make_app()
+    writer = IntakeWriter(app, app.extensions["moderation.intake_settings"], analyze_after=5).start()
+    app.extensions["moderation.intake_writer"] = writer
+    auth = _site_key(app)
+
+    def reltuples():
+        with app.app_context():
+            value = db.session.scalar(sa.text("SELECT reltuples FROM pg_class WHERE oid = 'comments'::regclass"))
+            db.session.rollback()
+            return value
+
+    try:
+        assert reltuples() < 1  # truncated: the planner knows nothing of the rows to come
+        for n in range(6):
+            response = app.test_client().post("/api/v1/comments", json=valid_comment(content=f"n° {n}"), headers=auth)
+            assert response.status_code == 202
+        deadline = time.monotonic() + 10
+        while reltuples() < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert reltuples() >= 5  # ANALYZE ran once the table had grown past the threshold
+    finally:
+        writer.stop()

@@ -1,0 +1,74 @@
+"""DriverInsert stores exactly what SQLAlchemy's own INSERT stores, and its errors read like SQLAlchemy's."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from moderation.core import intake_writes
+from moderation.core.driver_statements import DriverInsert, DriverInserts
+from moderation.core.models import Comment, Decision
+from moderation.core.sites import create_site
+from moderation.core.status import CommentStatus
+from tests.conftest import NOW
+
+TABLE = Comment.__table__
+INSERT = DriverInserts(TABLE, intake_writes._COMMENT_COLUMNS, conflict_key=intake_writes._DUPLICATE_KEY,
+                       returning="id")
+
+
+def _row(site_id: int, article_id: str, **changes) -> dict:
+    row = dict.fromkeys(intake_writes._COMMENT_COLUMNS)
+    row.update(
+        site_id=site_id, article_id=article_id, author_name="Amina <b>", author_email="amina@example.org",
+        content="تعليق\u200f mixte <script>alert(1)</script> — très bien", content_hash="h" * 64,
+        status=CommentStatus.SPAM, reasons=[{"code": "likely_spam", "detail": "0.97"}], version=3,
+        created_at=NOW, updated_at=NOW + dt.timedelta(seconds=1),
+        published_at=NOW.astimezone(dt.timezone(dt.timedelta(hours=1))),  # another offset, stored as UTC
+        risk=0.97, spam_score=0.97, abuse_score=0.01, detected_language="ary", model_version="m-1",
+        explanation={"spam": [{"term": "promo", "weight": 1.25}], "abuse": []}, author_ip="2001:db8::1",
+    )
+    row.update(changes)
+    return row
+
+
+def _stored(session, article_id: str) -> dict:
+    comment = session.scalars(sa.select(Comment).where(Comment.article_id == article_id)).one()
+    return {column: getattr(comment, column) for column in intake_writes._COMMENT_COLUMNS if column != "article_id"}
+
+
+def test_rows_read_back_equal_to_those_written_by_sqlalchemy(session):
+    site, _key = create_site(session, "Le Site")
+    connection = session.connection()
+    ids = INSERT(connection).run(connection, [_row(site.id, "driver")])
+    session.execute(sa.insert(TABLE).values(**_row(site.id, "sqlalchemy")))
+    session.commit()
+    assert ids[0] is not None
+    by_driver, by_sqlalchemy = _stored(session, "driver"), _stored(session, "sqlalchemy")
+    assert by_driver == by_sqlalchemy
+    assert by_driver["published_at"] == NOW and by_driver["status"] is CommentStatus.SPAM
+
+
+def test_a_duplicate_row_gets_none_and_the_others_their_ids_in_order(session):
+    site, _key = create_site(session, "Le Site")
+    connection = session.connection()
+    first, twin, other = (_row(site.id, "a"), _row(site.id, "a"), _row(site.id, "b"))
+    ids = INSERT(connection).run(connection, [first, twin, other])
+    session.commit()
+    stored = dict(session.execute(sa.select(Comment.article_id, Comment.id)).all())
+    assert ids == [stored["a"], None, stored["b"]]
+
+
+def test_driver_errors_are_sqlalchemy_errors(session):
+    connection = session.connection()
+    with pytest.raises(sa.exc.IntegrityError):  # no such site: the foreign key refuses it
+        INSERT(connection).run(connection, [_row(999_999, "orphan")])
+    session.rollback()
+    assert session.scalar(sa.select(sa.func.count()).select_from(Comment)) == 0
+
+
+def test_a_column_with_a_default_left_out_is_refused_when_compiled(session):
+    columns = [c for c in ("comment_id", "actor", "action", "to_status")]  # created_at and reasons have defaults
+    with pytest.raises(ValueError, match="created_at"):
+        DriverInsert(Decision.__table__, columns, session.connection().dialect)
