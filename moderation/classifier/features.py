@@ -6,8 +6,6 @@ import html
 import re
 import unicodedata
 
-import numpy as np
-
 # Term kinds are told apart by a prefix so that a word never shares a vocabulary slot with a
 # character n-gram that happens to have the same letters. Character n-grams carry no prefix
 # because there are many more of them per comment and a prefix would cost time on every one.
@@ -33,6 +31,9 @@ _PHONE_RE = re.compile(r"(?<![\w+])\+?\d(?:[\s().-]?\d){7,}(?!\w)")
 # "s.p.a.m", "f-u-c-k". Written this way to catch filter dodging, not to join real initials.
 _SPACED_RE = re.compile(r"(?<!\w)(?:\w[ .\-_*+]){2,}\w(?!\w)")
 _SPACED_SEP_RE = re.compile(r"[ .\-_*+]")
+# What every such run ends with (separator, one character, separator, a last character): a
+# cheap scan that rules out most comments before the costlier pattern runs.
+_SPACED_HINT_RE = re.compile(r"[ .\-_*+]\w[ .\-_*+]\w(?!\w)")
 # Words mixing at least two Latin letters with digits, except ordinals and units ("1st",
 # "20h", "10km") which are not disguised letters.
 _LATIN_DIGIT_WORD_RE = re.compile(
@@ -45,7 +46,7 @@ _ELONGATED_RE = re.compile(r"(.)\1\1+")
 _DIGIT_RUN_RE = re.compile(r"\d(?:[\s().-]?\d){7}")
 _PUNCT_RUN_RE = re.compile(r"([!?.])\1+")
 _DIGITISH_RE = re.compile(r"[0-9@$]")
-_TOKEN_RE = re.compile(r"\w+|[!?$€£]|[\U0001F300-\U0001FAFF\u2600-\u27BF]")
+_TOKEN_RE = re.compile(r"\w+|[!?$€£\U0001F300-\U0001FAFF\u2600-\u27BF]")
 
 # Leetspeak and Arabizi both write letters with digits and disagree on 3, 7, 5, 8 and 2, so the
 # whole comment picks one reading: Arabizi when it shows Darija cues, leetspeak otherwise.
@@ -56,7 +57,8 @@ _DARIJA_CUES = frozenset(
     "dyal dial wach wash bzaf bezzaf chno achno kifach wakha mzyan mezyan machi walakin daba "
     "hadchi ghir bghit kayn kayna safi wlah wallah khoya zebi zamel hmar lhmar nta nti".split()
 )
-_LATIN_WORD_RE = re.compile(r"[a-z]+")
+# A cue word standing as a whole run of Latin letters; one search is cheaper than listing the runs.
+_DARIJA_CUE_RE = re.compile(r"(?<![a-z])(?:" + "|".join(sorted(_DARIJA_CUES)) + r")(?![a-z])")
 _WORD_CHARS_RE = re.compile(r"[\w@$]*")
 
 # Arabic: teh marbuta and alef maqsura are written interchangeably with heh and yeh in social
@@ -133,7 +135,7 @@ def _digits_as_letters(text: str) -> str:
         return text
     words = [text[a:b] for a, b in spans]
     arabizi = (any(_ARABIZI_DIGIT_CUE_RE.fullmatch(w) for w in words)
-               or not _DARIJA_CUES.isdisjoint(_LATIN_WORD_RE.findall(text)))
+               or _DARIJA_CUE_RE.search(text) is not None)
     pieces, prev = [], 0
     for (a, b), word in zip(spans, words):
         pieces.append(text[prev:a])
@@ -160,11 +162,13 @@ def normalise(text: str) -> str:
     if not text.isascii():
         text = _strip_marks(text)
         text = _ARABIC_RE.sub(_arabic_letter, text)
-    text = _SPACED_RE.sub(_join_spaced, text)
+    if _SPACED_HINT_RE.search(text):
+        text = _SPACED_RE.sub(_join_spaced, text)
     if _DIGITISH_RE.search(text):
         text = _digits_as_letters(text)
     text = _ELONGATED_RE.sub(_shorten_run, text)
-    text = _PUNCT_RUN_RE.sub(r"\1", text)
+    if "!!" in text or "??" in text or ".." in text:
+        text = _PUNCT_RUN_RE.sub(r"\1", text)
     return " ".join(_TOKEN_RE.findall(text))
 
 
@@ -209,97 +213,3 @@ def display_term(term: str) -> str:
     """A term as a moderator should read it (no internal prefix, no padding)."""
     return term[len(WORD_PREFIX):] if term.startswith(WORD_PREFIX) else term.strip()
 
-
-_LENGTH_SHIFT = 58
-
-
-class TermIndex:
-    """Vocabulary lookup for the request path: the ids of terms_of_normalised(text) that are in
-    the vocabulary, with repeats, computed without building the character n-gram strings.
-
-    Character n-grams are packed into integers (each character of the vocabulary's alphabet gets
-    a small code) and found with a binary search over the vocabulary's packed n-grams; only
-    words and word pairs go through a dict. It must list exactly the terms terms_of_normalised
-    lists (tests compare both on many texts); it exists because creating and hashing a thousand
-    short strings per comment was most of the scoring time.
-    """
-
-    def __init__(self, terms: list[str]):
-        lo, hi = CHAR_NGRAM_RANGE
-        # Words are keyed by the token and word pairs by the token tuple, so the lookup needs
-        # no string building.
-        unigrams: dict[str, int] = {}
-        bigrams: dict[tuple[str, str], int] = {}
-        by_length: dict[int, tuple[list[int], list[str]]] = {n: ([], []) for n in range(lo, hi + 1)}
-        strip = len(WORD_PREFIX)
-        for i, term in enumerate(terms):
-            if term.startswith(WORD_PREFIX):
-                pair = term[strip:].split(" ")
-                if len(pair) == 1:
-                    unigrams[pair[0]] = i
-                else:
-                    bigrams[(pair[0], pair[1])] = i
-            else:
-                ids, grams = by_length[len(term)]
-                ids.append(i)
-                grams.append(term)
-        self._unigram_get = unigrams.get
-        self._bigram_get = bigrams.get
-        joined = {n: "".join(grams) for n, (_, grams) in by_length.items()}
-        alphabet = sorted(set("".join(joined.values())))
-        self._bits = max(1, (len(alphabet) + 1).bit_length())
-        if self._bits * hi > _LENGTH_SHIFT:
-            raise ValueError("vocabulary alphabet too large to pack character n-grams")
-        # Code 0 is "not in the alphabet": an n-gram containing it is in no vocabulary.
-        size = (max(map(ord, alphabet)) + 2) if alphabet else 2
-        self._codes = np.zeros(size, dtype=np.int64)
-        self._codes[[ord(ch) for ch in alphabet]] = np.arange(1, len(alphabet) + 1)
-        # One sorted table for every n: the length is tagged in the top bits, so a single binary
-        # search serves all n-gram sizes. A packed n-gram holding code 0 (a character outside the
-        # alphabet) can never equal a vocabulary key, so no validity mask is needed.
-        keys, ids = [], []
-        for n, (term_ids, _) in by_length.items():
-            keys.append(self._pack(joined[n], n) | (n << _LENGTH_SHIFT))
-            ids.append(np.array(term_ids, dtype=np.int64))
-        keys_all = np.concatenate(keys) if keys else np.zeros(0, dtype=np.int64)
-        order = np.argsort(keys_all, kind="stable")
-        # A sentinel above every key lets searchsorted's answer be used without clipping.
-        self._keys = np.append(keys_all[order], np.iinfo(np.int64).max)
-        self._ids = np.concatenate(ids)[order] if ids else np.zeros(0, dtype=np.int64)
-
-    def _pack(self, text: str, n: int) -> np.ndarray:
-        """Pack consecutive blocks of n characters (len(text) a multiple of n) into integers."""
-        points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        codes = self._codes.take(np.minimum(points, len(self._codes) - 1)).reshape(-1, n)
-        keys = np.zeros(len(codes), dtype=np.int64)
-        for k in range(n):
-            keys = (keys << self._bits) | codes[:, k]
-        return keys
-
-    def ids(self, normalised: str) -> np.ndarray:
-        toks = normalised.split()
-        found = list(map(self._unigram_get, toks))
-        found += map(self._bigram_get, zip(toks, toks[1:]))
-        word_ids = np.array([i for i in found if i is not None], dtype=np.int64)
-        points = np.frombuffer(f" {normalised} ".encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        codes = self._codes.take(np.minimum(points, len(self._codes) - 1))
-        lo, hi = CHAR_NGRAM_RANGE
-        b = self._bits
-        queries = []
-        packed = codes
-        for n in range(1, hi + 1):
-            if n > 1:
-                m = len(codes) - n + 1
-                if m <= 0:
-                    break
-                # the n-gram starting at i is the (n-1)-gram at i followed by character i+n-1
-                packed = (packed[:m] << b) | codes[n - 1:n - 1 + m]
-            if n >= lo:
-                queries.append(packed | (n << _LENGTH_SHIFT))
-        if not queries:
-            return word_ids
-        queries = np.concatenate(queries)
-        pos = np.searchsorted(self._keys, queries)
-        hit = self._keys.take(pos) == queries
-        parts = [word_ids, self._ids.take(pos[hit])]
-        return np.concatenate(parts)

@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from .dataset import LANGUAGES
+from .features import EMAIL, HANDLE, PHONE, URL
 
 OTHER = "other"
 # Below this probability the best of the four languages is not trusted. Arabic and Darija share
@@ -55,7 +56,8 @@ _DARIJA_LATIN_WORDS = frozenset(
     "tbarklah tbarkallah zwin zwina bzf fhamti fhemti ghaliya ghalia kolchi kulchi wsh hada hta "
     "sir ila ala lli bhal hna".split()
 )
-_PLACEHOLDER_RE = re.compile(r"\bx(?:url|email|phone|user)x\b")
+_PLACEHOLDERS = (URL, EMAIL, PHONE, HANDLE)
+_PLACEHOLDER_RE = re.compile(r"\b(?:" + "|".join(_PLACEHOLDERS) + r")\b")
 
 
 def sample_rows(langs: np.ndarray, per_class: int, seed: int) -> np.ndarray:
@@ -83,7 +85,10 @@ def decide(probabilities: np.ndarray, classes: list[str], normalised: str) -> st
     a confidence floor route text it cannot judge (other scripts, emoji only, numbers, very low
     confidence) to "other".
     """
-    text = _PLACEHOLDER_RE.sub(" ", normalised) if "x" in normalised else normalised
+    # Substring tests first: a regex pass over the whole comment costs ten times more, and most
+    # comments hold no placeholder.
+    has_placeholder = any(p in normalised for p in _PLACEHOLDERS)
+    text = _PLACEHOLDER_RE.sub(" ", normalised) if has_placeholder else normalised
     if text.isascii():
         # Accents are gone after normalisation, so most French and English text takes this
         # path: Latin letters only, no script counting needed.
@@ -116,8 +121,8 @@ def _arabic_or_darija(probs: dict, words: list[str]) -> str:
     if pooled < MIN_CONFIDENCE:
         return OTHER
     # isdisjoint runs in C; most comments have no cue word, so the counts are rarely needed.
-    darija = 0 if _DARIJA_WORDS.isdisjoint(words) else sum(w in _DARIJA_WORDS for w in words)
-    msa = 0 if _MSA_WORDS.isdisjoint(words) else sum(w in _MSA_WORDS for w in words)
+    darija = 0 if _DARIJA_WORDS.isdisjoint(words) else sum(map(_DARIJA_WORDS.__contains__, words))
+    msa = 0 if _MSA_WORDS.isdisjoint(words) else sum(map(_MSA_WORDS.__contains__, words))
     if darija != msa:
         return "ary" if darija > msa else "ar"
     # Without cue words, the model's lean towards Darija is mostly the style of its one
@@ -135,7 +140,7 @@ def _latin(probs: dict, words: list[str]) -> str:
     latin = probs.get("fr", 0.0) + probs.get("en", 0.0) + probs.get("ary", 0.0)
     if latin < MIN_CONFIDENCE:
         return OTHER
-    darija = 0 if _DARIJA_LATIN_WORDS.isdisjoint(words) else sum(w in _DARIJA_LATIN_WORDS for w in words)
+    darija = 0 if _DARIJA_LATIN_WORDS.isdisjoint(words) else sum(map(_DARIJA_LATIN_WORDS.__contains__, words))
     ary_share = probs.get("ary", 0.0) / latin
     if darija >= 2 or (darija and ary_share >= 0.3) or ary_share >= ARY_WITHOUT_CUES_LATIN:
         return "ary"
