@@ -78,23 +78,25 @@ def fit(X, langs: np.ndarray, C: float) -> LogisticRegression:
     return clf
 
 
-def decide(probabilities: np.ndarray, classes: list[str], normalised: str) -> str:
+def decide(probabilities, classes: list[str], normalised: str, words: list[str] | None = None) -> str:
     """Turn the model's probabilities and the text's script into one label.
 
     The model only knows four languages, so it always answers one of them; the script share and
     a confidence floor route text it cannot judge (other scripts, emoji only, numbers, very low
-    confidence) to "other".
+    confidence) to "other". words, when given, is normalised.split() (the scorer has it already).
     """
     # Substring tests first: a regex pass over the whole comment costs ten times more, and most
     # comments hold no placeholder.
     has_placeholder = any(p in normalised for p in _PLACEHOLDERS)
     text = _PLACEHOLDER_RE.sub(" ", normalised) if has_placeholder else normalised
+    if has_placeholder or words is None:
+        words = text.split()
     if text.isascii():
         # Accents are gone after normalisation, so most French and English text takes this
         # path: Latin letters only, no script counting needed.
         if _TWO_KNOWN_RE.search(text) is None:
             return OTHER
-        return _latin(dict(zip(classes, probabilities)), text.split())
+        return _latin(dict(zip(classes, probabilities)), words)
     other = len(_OTHER_LETTER_RE.findall(text))
     if other:
         known = _KNOWN_LETTER_RE.subn("", text)[1]
@@ -103,7 +105,6 @@ def decide(probabilities: np.ndarray, classes: list[str], normalised: str) -> st
     elif _TWO_KNOWN_RE.search(text) is None:
         return OTHER
     probs = dict(zip(classes, probabilities))
-    words = text.split()
     arabic_script = _ARABIC_LETTER_RE.search(text) is not None
     latin_script = _LATIN_LETTER_RE.search(text) is not None
     if arabic_script and not latin_script:

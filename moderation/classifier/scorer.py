@@ -14,12 +14,13 @@ from sklearn.pipeline import Pipeline
 from . import language as lang_rules
 from .artifacts import load_payload
 from .dataset import HEADS
-from .features import analyse, compose, display_term, normalise
+from .features import analyse, compose, display_term, normalise, normalised_words
 from .term_index import TermIndex
 
 EXPLAIN_TOP = 5
 # Candidate features looked at before merging character n-grams into the words they belong to.
 _EXPLAIN_CANDIDATES = 7
+_HEAD_ROWS = np.arange(len(HEADS))[:, None]  # row index of each head, for picking per-head columns
 
 
 @dataclass
@@ -97,8 +98,10 @@ class Model:
 
     def score(self, content: str, author_name: str = "", author_url: str = "") -> ScoreResult:
         """Score one comment: both heads, language and explanation."""
-        normalised = normalise(compose(content, author_name, author_url))
-        idx, counts = _unique_counts(self._index.ids(normalised))
+        # The words serve every step below: their hashes, too, are computed once.
+        words = normalised_words(compose(content, author_name, author_url))
+        normalised = " ".join(words)
+        idx, counts = _unique_counts(self._index.ids(normalised, words))
         rows = self._rows.take(idx)
         values = _tfidf(counts, rows["idf"])
         # (outputs, terms), each output's weights contiguous for the products below
@@ -110,7 +113,7 @@ class Model:
         top = max(z[nh:])
         exps = [math.exp(v - top) for v in z[nh:]]
         total = sum(exps)
-        lang = lang_rules.decide([e / total for e in exps], self.language_classes, normalised)
+        lang = lang_rules.decide([e / total for e in exps], self.language_classes, normalised, words)
         explanation = self._explain(normalised, idx, weights[:nh] * values)
         return ScoreResult(spam=spam, abuse=abuse, language=lang, model=self.version,
                            explanation=explanation)
@@ -129,7 +132,7 @@ class Model:
         top = np.argpartition(-contributions, k - 1, axis=1)[:, :k] if n > k else \
             np.broadcast_to(np.arange(n), contributions.shape)
         # Native Python numbers from here on: the loop below is short, conversions are not free.
-        weights = contributions[np.arange(nh)[:, None], top].tolist()
+        weights = contributions[_HEAD_ROWS[:nh], top].tolist()
         term_ids = idx.take(top).tolist()
         padded = f" {normalised} "
         terms = self.terms
@@ -147,7 +150,7 @@ class Model:
                     shown_cache[j] = shown
                 if shown:
                     merged[shown] = merged.get(shown, 0.0) + weight
-            ranked = sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))[:EXPLAIN_TOP]
+            ranked = sorted(merged.items(), key=_heaviest_first)[:EXPLAIN_TOP]
             out[head] = [{"term": t, "weight": round(w, 4)} for t, w in ranked]
         return out
 
@@ -176,6 +179,10 @@ class Model:
                             language=lang_rules.decide(zl[i], self.language_classes, normalised[i]),
                             model=self.version)
                 for i, p in enumerate(probs)]
+
+
+def _heaviest_first(item: tuple[str, float]) -> tuple[float, str]:
+    return -item[1], item[0]
 
 
 def _tfidf(counts: np.ndarray, idf: np.ndarray) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from itertools import repeat
+from itertools import count, repeat
 
 import numpy as np
 
@@ -71,7 +71,7 @@ class TermIndex:
     def _pack(self, text: str, n: int) -> np.ndarray:
         """Pack consecutive blocks of n characters (len(text) a multiple of n) into keys."""
         points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        codes = self._codes.take(np.minimum(points, len(self._codes) - 1)).reshape(-1, n)
+        codes = self._codes.take(points, mode="clip").reshape(-1, n)
         keys = np.ones(len(codes), dtype=np.uint64)  # the marker bit
         for k in range(n):
             keys = (keys << self._bits) | codes[:, k]
@@ -81,23 +81,18 @@ class TermIndex:
         """Hash table of the n-gram keys: a key lives in one of the _SLOTS slots of its bucket.
 
         A lookup then reads one cache line of keys, where a binary search over a sorted table
-        reads a dozen scattered ones: on a busy machine memory latency was most of the time.
-        Empty slots hold 0, which no packed n-gram equals (they all have a marker bit).
+        reads a dozen scattered ones: on a busy machine memory latency was most of the time
+        (the table takes 12 bytes per slot, about 12 MB for 145,000 n-grams). Empty slots hold
+        key 0, which no packed n-gram equals (they all have a marker bit).
         """
-        # About 1.5 keys per bucket: an overflow (more than _SLOTS) is then rare, and a retry
-        # with the next multiplier avoids it.
-        log_buckets = max(1, int(len(keys) / 1.5).bit_length())
-        while True:
-            for multiplier in _MULTIPLIERS:
-                self._multiplier = np.uint64(multiplier)
-                self._shift = np.uint64(64 - log_buckets)
-                bucket = self._bucket(keys).astype(np.intp)
-                if np.bincount(bucket, minlength=1).max(initial=0) <= _SLOTS:
-                    break
-            else:
-                log_buckets += 1
-                continue
-            break
+        # At most 1.5 keys per bucket on average: a bucket with more than _SLOTS keys is then
+        # rare, and the next multiplier (or, that failing, twice the buckets) avoids it.
+        first = max(1, int(len(keys) / 1.5).bit_length())
+        for log_buckets, multiplier in ((lb, mult) for lb in count(first) for mult in _MULTIPLIERS):
+            self._multiplier, self._shift = np.uint64(multiplier), np.uint64(64 - log_buckets)
+            bucket = self._bucket(keys).astype(np.intp)
+            if np.bincount(bucket, minlength=1).max() <= _SLOTS:
+                break
         order = np.argsort(bucket, kind="stable")
         bucket = bucket[order]
         slot = np.arange(len(bucket)) - np.searchsorted(bucket, bucket)  # rank within the bucket
@@ -110,14 +105,17 @@ class TermIndex:
         # Multiplicative hashing: the top bits of key * odd constant (wrapping in 64 bits).
         return (keys * self._multiplier) >> self._shift
 
-    def ids(self, normalised: str) -> np.ndarray:
-        """Vocabulary ids (unordered, with repeats) of the terms of a normalised text."""
-        toks = normalised.split()
+    def ids(self, normalised: str, toks: list[str] | None = None) -> np.ndarray:
+        """Vocabulary ids (unordered, with repeats) of the terms of a normalised text; toks, when
+        given, is normalised.split()."""
+        if toks is None:
+            toks = normalised.split()
         words = b"".join(map(self._unigram_get, toks, repeat(_NO_ID)))
         words += b"".join(map(self._bigram_get, zip(toks, toks[1:]), repeat(_NO_ID)))
         word_ids = np.frombuffer(words, dtype=ID_DTYPE)
         points = np.frombuffer(f" {normalised} ".encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        codes = self._codes.take(np.minimum(points, len(self._codes) - 1))
+        # clip: code points past the table read its last entry, 0 ("not in the alphabet")
+        codes = self._codes.take(points, mode="clip")
         lo, hi = CHAR_NGRAM_RANGE
         b = self._bits
         queries = []
