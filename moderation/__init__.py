@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
@@ -36,6 +37,29 @@ class ProblemApi(Api):
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
 
+class _ModerationFlask(Flask):
+    """Flask, remembering which view and hook functions are coroutine functions.
+
+    Flask asks inspect.iscoroutinefunction() of every hook and view on every request (twenty
+    times per intake), and the answer never changes for a function. Keyed by the underlying
+    function, as a MethodView hands over a new bound method on every request."""
+
+    _MAX_REMEMBERED = 4096
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._is_coroutine: dict = {}
+
+    def ensure_sync(self, func):
+        key = getattr(func, "__func__", func)
+        is_coroutine = self._is_coroutine.get(key)
+        if is_coroutine is None:
+            if len(self._is_coroutine) >= self._MAX_REMEMBERED:  # never expected; bounds memory anyway
+                self._is_coroutine.clear()
+            is_coroutine = self._is_coroutine[key] = inspect.iscoroutinefunction(func)
+        return self.async_to_sync(func) if is_coroutine else func
+
+
 class _NoCookieSessionForApi(SecureCookieSessionInterface):
     """The JSON API authenticates with bearer tokens and never uses the cookie session: skip
     building its signer on every request (a twentieth of an intake's request-side cost)."""
@@ -60,7 +84,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from moderation.core.policy import PolicySettings
     from moderation.core.submissions import IntakeSettings
 
-    app = Flask(__name__, instance_relative_config=False)
+    app = _ModerationFlask(__name__, instance_relative_config=False)
     app.config.update(load_config(overrides=test_config))
     app.session_interface = _NoCookieSessionForApi()
     app.instance_path = app.config["MODERATION_INSTANCE_DIR"]
