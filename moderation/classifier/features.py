@@ -202,11 +202,6 @@ def _tokens(text: str) -> list[str]:
     return text.translate(_ASCII_GAPS).split()
 
 
-def words(normalised: str) -> list[str]:
-    """Split a normalised text into its word tokens (normalise() leaves them space-separated)."""
-    return normalised.split()
-
-
 def terms_of_normalised(normalised: str) -> list[str]:
     """All terms of an already normalised text: words, word pairs and character n-grams."""
     toks = normalised.split()

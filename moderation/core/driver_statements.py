@@ -42,14 +42,13 @@ class DriverInsert:
         self._plan: list[tuple[str, Callable | None]] = [
             (name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in order
         ]
+        self._names = order
 
     def parameters(self, values: dict):
         """One row's parameters as the driver takes them (a tuple for qmark, a dict for pyformat)."""
-        converted = [(name, values[name] if convert is None or values[name] is None else convert(values[name]))
+        converted = [values[name] if convert is None or values[name] is None else convert(values[name])
                      for name, convert in self._plan]
-        if self.positional:
-            return tuple(value for _name, value in converted)
-        return dict(converted)
+        return tuple(converted) if self.positional else dict(zip(self._names, converted))
 
     def run(self, connection: Connection, rows: list[dict]) -> list[int | None]:
         """Insert the rows in the connection's transaction; with RETURNING, each row's value or None

@@ -49,6 +49,7 @@ _RECENT_AUTHORS = sa.union_all(
                               _COLUMNS.created_at > _SINCE),
 )
 
+
 class AcceptedComment(SimpleNamespace):
     """A comment just written: its column values by attribute, like the ORM row it is in the database.
 

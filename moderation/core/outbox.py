@@ -26,7 +26,7 @@ def comment_event_data(comment: Comment) -> dict:
     }
 
 
-_INSERT_EVENT = OutboxEvent.__table__.insert()
+# Plain INSERTs on the driver's cursor (intake is hot; no unit-of-work bookkeeping).
 _INSERT_EVENTS = DriverInserts(OutboxEvent.__table__,
                                ("id", "site_id", "type", "comment_id", "payload", "created_at", "dispatched_at"))
 
@@ -35,23 +35,20 @@ WAKE_FLAG = "moderation.outbox_written"
 
 
 def record(session: Session, event_type: str, comment: Comment, now: dt.datetime, **extra) -> str:
-    """Write the event with a plain INSERT (intake is hot; no unit-of-work bookkeeping); return its id."""
-    data = comment_event_data(comment)
-    data.update(extra)
-    event_id = new_event_id()
-    session.connection().execute(_INSERT_EVENT, dict(
-        id=event_id, site_id=comment.site_id, type=event_type, comment_id=comment.id, payload=data, created_at=now,
-        dispatched_at=None))
-    session.info[WAKE_FLAG] = True
-    return event_id
+    """Write one event; return its id."""
+    return _write(session, [(event_type, comment, extra)], now)[0]
 
 
 def record_many(session: Session, events: list[tuple[str, object, dict]], now: dt.datetime | None) -> None:
     """Write several events (type, comment-like, extra data) with one executemany.
 
     With `now` None each event is dated by its comment's created_at (a batch of new comments)."""
+    _write(session, events, now)
+
+
+def _write(session: Session, events: list[tuple[str, object, dict]], now: dt.datetime | None) -> list[str]:
     if not events:
-        return
+        return []
     rows = []
     for event_type, comment, extra in events:
         data = comment_event_data(comment)
@@ -61,3 +58,4 @@ def record_many(session: Session, events: list[tuple[str, object, dict]], now: d
     connection = session.connection()
     _INSERT_EVENTS(connection).run(connection, rows)
     session.info[WAKE_FLAG] = True
+    return [row["id"] for row in rows]
