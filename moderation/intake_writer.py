@@ -4,11 +4,13 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from concurrent.futures import Future
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
-from moderation.core.db import transaction
+from moderation.core.db import UNAVAILABLE_ERRORS, transaction
 from moderation.core.intake_writes import AcceptedComment, write_batch
 from moderation.core.submissions import IntakeSettings, Submission
 from moderation.errors import DatabaseUnavailable
@@ -45,6 +47,56 @@ class _YoungTableStatistics:
             log.warning("intake writer: ANALYZE comments failed", exc_info=True)
 
 
+class _HeldSession:
+    """The writer's own connection, kept from one batch to the next, and a session on it.
+
+    A pooled session checks a connection out and back in for every batch, and on PostgreSQL
+    pings it first (pool_pre_ping): a round trip per batch, and a wait for the GIL after it,
+    for a connection that was in use a millisecond ago. Held, it is pinged only after an idle
+    second (a database restart while idle is then noticed before a batch, as the pool would).
+    After any error the connection is dropped and the next batch opens a fresh one."""
+
+    IDLE_PING_SECONDS = 1.0
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+        self.connection = None
+        self.session: Session | None = None
+        self.last_used = 0.0
+
+    def get(self) -> Session:
+        now = time.monotonic()
+        if self.connection is not None and now - self.last_used > self.IDLE_PING_SECONDS and not self._alive():
+            self.drop()
+        if self.session is None:
+            try:
+                self.connection = self.engine.connect()
+            except UNAVAILABLE_ERRORS as error:  # as transaction() would report it: 503, not 500
+                raise DatabaseUnavailable(str(getattr(error, "orig", None) or error)) from error
+            self.session = Session(bind=self.connection, expire_on_commit=False)
+        self.last_used = now
+        return self.session
+
+    def _alive(self) -> bool:
+        dbapi_connection = self.connection.connection.dbapi_connection
+        try:
+            self.connection.dialect.do_ping(dbapi_connection)
+            dbapi_connection.rollback()  # the ping must not leave a transaction open on PostgreSQL
+            return True
+        except Exception:  # noqa: BLE001 - whatever the driver raises, this connection is done
+            return False
+
+    def drop(self) -> None:
+        """Forget the session and close the connection for good (its state after an error is unknown)."""
+        session, connection, self.session, self.connection = self.session, self.connection, None, None
+        for close in (getattr(session, "close", None), getattr(connection, "invalidate", None)):
+            if close is not None:
+                try:
+                    close()
+                except Exception:  # noqa: BLE001 - closing a broken connection may fail too
+                    log.debug("intake writer: closing the held connection failed", exc_info=True)
+
+
 class IntakeWriter:
     """Request threads parse, validate and score in parallel, then hand the comment over and wait.
 
@@ -58,6 +110,7 @@ class IntakeWriter:
         self.queue: queue.SimpleQueue = queue.SimpleQueue()
         self.thread: threading.Thread | None = None
         self.statistics: _YoungTableStatistics | None = None
+        self.held: _HeldSession | None = None
 
     def start(self) -> "IntakeWriter":
         self.thread = threading.Thread(target=self._run, name="intake-writer", daemon=True)
@@ -86,6 +139,7 @@ class IntakeWriter:
         with self.app.app_context():
             if db.engine.dialect.name == "postgresql":
                 self.statistics = _YoungTableStatistics(self.analyze_after)
+            self.held = _HeldSession(db.engine)
             stopping = False
             while not stopping:
                 item = self.queue.get()
@@ -102,23 +156,25 @@ class IntakeWriter:
                         break
                     batch.append(item)
                 try:
-                    self._write(db, batch)
+                    self._write(batch)
                 except BaseException as error:  # noqa: BLE001 - the thread must outlive any one batch
                     log.exception("intake writer: unexpected error")
+                    self.held.drop()
                     for _submission, future in batch:
                         if not future.done():
                             future.set_exception(error)
-            db.session.remove()
+            self.held.drop()
 
-    def _write(self, db, batch: list[tuple[Submission, Future]]) -> None:
+    def _write(self, batch: list[tuple[Submission, Future]]) -> None:
         try:
-            results = write_batch(db.session, [submission for submission, _ in batch], self.settings.flood_interval)
+            session = self.held.get()
+            results = write_batch(session, [submission for submission, _ in batch], self.settings.flood_interval)
         except Exception as error:
-            db.session.remove()
+            self.held.drop()
             if len(batch) > 1 and not isinstance(error, DatabaseUnavailable):
                 # A submission that fails in an unexpected way must not take the others with it.
                 for one in batch:
-                    self._write(db, [one])
+                    self._write([one])
                 return
             for _submission, future in batch:
                 future.set_exception(error)
@@ -129,7 +185,7 @@ class IntakeWriter:
             else:
                 future.set_result(result)
         if self.statistics is not None:
-            self.statistics.note(db.session, sum(not isinstance(result, Exception) for result in results))
+            self.statistics.note(session, sum(not isinstance(result, Exception) for result in results))
 
 
 def start_intake_writer(app) -> IntakeWriter:

@@ -42,7 +42,8 @@ def serialise_writes(engine: Engine, timeout_s: float) -> None:
 def _write_lock_for(session: Session) -> _WriteLock | None:
     if not _write_locks:
         return None
-    return _write_locks.get(session.get_bind())
+    bind = session.get_bind()  # an Engine, or the Connection a session was opened on (the intake writer's)
+    return _write_locks.get(getattr(bind, "engine", bind))
 
 
 @contextmanager

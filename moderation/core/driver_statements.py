@@ -1,4 +1,4 @@
-"""Hot INSERTs compiled once by SQLAlchemy and run on the DB-API cursor with SQLAlchemy's own bind processors."""
+"""Hot INSERTs and SELECTs compiled once by SQLAlchemy, run on the DB-API cursor with SQLAlchemy's own type processors."""
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -14,7 +14,8 @@ _DIALECT_INSERTS = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 
 
 class DriverInsert:
-    """One INSERT for one dialect: the SQL text and the per-column conversions, computed once.
+    """One multi-row INSERT of exactly `rows` rows for one dialect: its SQL text and the conversion
+    of each value, computed once.
 
     Why not connection.execute(): for the intake writer's few statements per batch, SQLAlchemy's
     per-execution work (execution context, parameter processing through generic paths, result
@@ -22,63 +23,160 @@ class DriverInsert:
     still written and compiled by SQLAlchemy, and every value goes through the column type's own
     bind processor, so what is stored is exactly what connection.execute() would store.
 
+    Why one statement for all the rows, not executemany(): each call into the driver lets go of
+    the GIL, and in a busy server every such release costs the writer a wait for the GIL to come
+    back; a batch of comments used to make ~25 of them.
+
     Every column with a default must be given: defaults are SQLAlchemy's work, skipped here."""
 
     def __init__(self, table: sa.Table, columns: Sequence[str], dialect: Dialect, *,
-                 conflict_key: Sequence[str] | None = None, returning: str | None = None) -> None:
-        insert = _DIALECT_INSERTS[dialect.name](table)
+                 conflict_key: Sequence[str] | None = None, returning: str | None = None, rows: int = 1) -> None:
+        self.rows = rows
+        self.returning = returning is not None
+        # With ON CONFLICT DO NOTHING a skipped row returns nothing: the key tells which row got which id.
+        self.key = tuple(conflict_key) if conflict_key is not None and self.returning else ()
+        insert = _DIALECT_INSERTS[dialect.name](table).values([
+            {name: sa.bindparam(f"{name}__{index}", type_=table.c[name].type) for name in columns}
+            for index in range(rows)
+        ])
         if conflict_key is not None:
             insert = insert.on_conflict_do_nothing(index_elements=list(conflict_key))
         if returning is not None:
-            insert = insert.returning(table.c[returning])
-        compiled = insert.compile(dialect=dialect, column_keys=list(columns))
-        if set(compiled.binds) != set(columns):
-            raise ValueError(f"columns with defaults not given: {sorted(set(compiled.binds) - set(columns))}")
+            insert = insert.returning(table.c[returning], *(table.c[name] for name in self.key))
+        compiled = insert.compile(dialect=dialect)
+        expected = {f"{name}__{index}" for name in columns for index in range(rows)}
+        if set(compiled.binds) != expected:
+            added = sorted({name.split("__")[0] for name in set(compiled.binds) - expected})
+            raise ValueError(f"columns with defaults not given: {added}")
         self.sql = compiled.string
-        self.returning = returning is not None
         self.positional = dialect.positional
-        self.dialect_name = dialect.name
-        order = list(compiled.positiontup) if dialect.positional else list(columns)
-        self._plan: list[tuple[str, Callable | None]] = [
-            (name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in order
-        ]
-        self._names = order
+        self._names = list(compiled.positiontup) if dialect.positional else list(compiled.binds)
+        self._plan: list[tuple[int, str, Callable | None]] = []
+        for name in self._names:
+            column, index = name.rsplit("__", 1)
+            self._plan.append((int(index), column, table.c[column].type.dialect_impl(dialect).bind_processor(dialect)))
+        self._key_plan = [(name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in self.key]
 
-    def parameters(self, values: dict):
-        """One row's parameters as the driver takes them (a tuple for qmark, a dict for pyformat)."""
-        converted = [values[name] if convert is None or values[name] is None else convert(values[name])
-                     for name, convert in self._plan]
+    def parameters(self, rows: list[dict]):
+        """The rows' parameters as the driver takes them (a tuple for qmark, a dict for pyformat)."""
+        converted = []
+        for index, column, convert in self._plan:
+            value = rows[index][column]
+            converted.append(value if convert is None or value is None else convert(value))
         return tuple(converted) if self.positional else dict(zip(self._names, converted))
+
+    def run(self, connection: Connection, rows: list[dict]) -> list[int | None]:
+        """Insert exactly `self.rows` rows in the connection's transaction; with RETURNING, each row's
+        value or None (a row skipped by ON CONFLICT DO NOTHING, also as the twin of an earlier row)."""
+        parameters = self.parameters(rows)
+        with driver_errors(connection):
+            cursor = connection.connection.dbapi_connection.cursor()
+            try:
+                cursor.execute(self.sql, parameters)
+                returned = cursor.fetchall() if self.returning else []
+            finally:
+                cursor.close()
+        if not self.returning:
+            return []
+        if not self.key:
+            return [row[0] for row in returned]
+        by_key = {tuple(row[1:]): row[0] for row in returned}
+        return [by_key.pop(self._key_of(row), None) for row in rows]
+
+    def _key_of(self, row: dict) -> tuple:
+        # As the driver hands the values back: converted like the parameters that were sent.
+        return tuple(row[name] if convert is None or row[name] is None else convert(row[name])
+                     for name, convert in self._key_plan)
+
+
+class DriverInserts:
+    """An insert of any number of rows: the compiled form per dialect and row count, built on first use
+    (the dialect is known only then); more than MAX_ROWS rows go in several statements."""
+
+    MAX_ROWS = 64
+
+    def __init__(self, table: sa.Table, columns: Sequence[str], **options) -> None:
+        self.table, self.columns, self.options = table, tuple(columns), options
+        self._compiled: dict[tuple[str, int], DriverInsert] = {}
+
+    def for_rows(self, connection: Connection, rows: int) -> DriverInsert:
+        key = (connection.dialect.name, rows)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            compiled = self._compiled[key] = DriverInsert(self.table, self.columns, connection.dialect,
+                                                          rows=rows, **self.options)
+        return compiled
 
     def run(self, connection: Connection, rows: list[dict]) -> list[int | None]:
         """Insert the rows in the connection's transaction; with RETURNING, each row's value or None
         (a row skipped by ON CONFLICT DO NOTHING), in the order of `rows`."""
-        if not rows:
-            return []
-        parameters = [self.parameters(row) for row in rows]
+        found: list[int | None] = []
+        for start in range(0, len(rows), self.MAX_ROWS):
+            chunk = rows[start:start + self.MAX_ROWS]
+            found += self.for_rows(connection, len(chunk)).run(connection, chunk)
+        return found
+
+
+class DriverSelect:
+    """One SELECT for one dialect: its SQL text, the conversion of each parameter and of each result
+    column, computed once. Rows come back as tuples of the values the ORM would hand back.
+
+    Every parameter is a plain bindparam (no expanding IN lists: their SQL is rebuilt per call, which
+    is what made the intake writer's flood check cost more than the database; see intake_writes)."""
+
+    def __init__(self, select: sa.Select | sa.CompoundSelect, dialect: Dialect) -> None:
+        compiled = select.compile(dialect=dialect)
+        self.sql = compiled.string
+        self.positional = dialect.positional
+        names = list(compiled.positiontup) if dialect.positional else list(compiled.binds)
+        self._binds: list[tuple[str, Callable | None]] = [
+            (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in names
+        ]
+        self._dialect = dialect
+        self._types = [column.type.dialect_impl(dialect) for column in select.selected_columns]
+        self._results: list[Callable | None] | None = None  # some depend on the driver's type codes
+
+    def run(self, connection: Connection, values: dict) -> list[tuple]:
+        converted = [values[name] if convert is None or values[name] is None else convert(values[name])
+                     for name, convert in self._binds]
+        parameters = tuple(converted) if self.positional else dict(zip((n for n, _ in self._binds), converted))
         with driver_errors(connection):
             cursor = connection.connection.dbapi_connection.cursor()
             try:
-                if not self.returning:
-                    cursor.executemany(self.sql, parameters)
-                    return []
-                if self.dialect_name == "postgresql":
-                    # psycopg pipelines the rows (one round trip) and keeps one result per row.
-                    cursor.executemany(self.sql, parameters, returning=True)
-                    found = []
-                    while True:
-                        row = cursor.fetchone()
-                        found.append(None if row is None else row[0])
-                        if not cursor.nextset():
-                            return found
-                found = []
-                for one in parameters:  # sqlite3 keeps the prepared statement between calls
-                    cursor.execute(self.sql, one)
-                    row = cursor.fetchone()
-                    found.append(None if row is None else row[0])
-                return found
+                cursor.execute(self.sql, parameters)
+                rows = cursor.fetchall()
+                if self._results is None:
+                    self._results = [type_.result_processor(self._dialect, description[1])
+                                     for type_, description in zip(self._types, cursor.description)]
             finally:
                 cursor.close()
+        if not any(self._results):
+            return [tuple(row) for row in rows]
+        return [tuple(value if convert is None else convert(value) for value, convert in zip(row, self._results))
+                for row in rows]
+
+
+class DriverSelects:
+    """The compiled forms of SELECTs built by `build(*shape)`, per dialect and shape, on first use.
+
+    The shape is whatever changes the SQL text (for example how many values an IN list holds);
+    at most `limit` shapes are kept, the oldest are dropped first."""
+
+    def __init__(self, build: Callable[..., sa.Select | sa.CompoundSelect], limit: int = 256) -> None:
+        self.build, self.limit = build, limit
+        self._compiled: dict[tuple, DriverSelect] = {}
+
+    def __call__(self, connection: Connection, *shape) -> DriverSelect:
+        key = (connection.dialect.name, *shape)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            if len(self._compiled) >= self.limit:
+                try:
+                    self._compiled.pop(next(iter(self._compiled)), None)
+                except (StopIteration, RuntimeError):  # another thread changed it meanwhile: keep going
+                    pass
+            compiled = self._compiled[key] = DriverSelect(self.build(*shape), connection.dialect)
+        return compiled
 
 
 @contextmanager
@@ -92,19 +190,3 @@ def driver_errors(connection: Connection) -> Iterator[None]:
         if dialect.is_disconnect(error, connection.connection.dbapi_connection, None):
             connection.invalidate(error)
         raise sa_exc.DBAPIError.instance(None, None, error, dialect.loaded_dbapi.Error) from error
-
-
-class DriverInserts:
-    """The compiled form of one insert per dialect, built on first use (the dialect is known only then)."""
-
-    def __init__(self, table: sa.Table, columns: Sequence[str], **options) -> None:
-        self.table, self.columns, self.options = table, tuple(columns), options
-        self._by_dialect: dict[str, DriverInsert] = {}
-
-    def __call__(self, connection: Connection) -> DriverInsert:
-        name = connection.dialect.name
-        compiled = self._by_dialect.get(name)
-        if compiled is None:
-            compiled = self._by_dialect[name] = DriverInsert(self.table, self.columns, connection.dialect,
-                                                             **self.options)
-        return compiled

@@ -56,6 +56,6 @@ def _write(session: Session, events: list[tuple[str, object, dict]], now: dt.dat
         rows.append(dict(id=new_event_id(), site_id=comment.site_id, type=event_type, comment_id=comment.id,
                          payload=data, created_at=now or comment.created_at, dispatched_at=None))
     connection = session.connection()
-    _INSERT_EVENTS(connection).run(connection, rows)
+    _INSERT_EVENTS.run(connection, rows)
     session.info[WAKE_FLAG] = True
     return [row["id"] for row in rows]

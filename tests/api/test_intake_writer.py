@@ -136,6 +136,22 @@ def test_database_unavailable_is_503_through_the_writer_and_nothing_accepted_is_
     assert _count(app, Comment) == 2
 
 
+def test_a_connection_lost_while_the_writer_was_idle_is_replaced_before_the_next_comment(writer_app, monkeypatch):
+    from moderation import intake_writer
+
+    app = writer_app()
+    auth = _site_key(app)
+    client = app.test_client()
+    assert client.post("/api/v1/comments", json=valid_comment(), headers=auth).status_code == 202
+    held = current_writer(app).held
+    lost = held.connection
+    lost.connection.dbapi_connection.close()  # as when the database restarts or a proxy drops idle links
+    monkeypatch.setattr(intake_writer._HeldSession, "IDLE_PING_SECONDS", 0.0)
+    response = client.post("/api/v1/comments", json=valid_comment(content="après la coupure"), headers=auth)
+    assert response.status_code == 202  # the ping found it dead: a fresh connection wrote the comment
+    assert held.connection is not lost and _count(app, Comment) == 2
+
+
 def test_stopping_the_writer_writes_what_was_queued_then_intake_writes_directly(writer_app):
     app = writer_app()
     auth = _site_key(app)

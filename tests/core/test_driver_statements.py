@@ -1,4 +1,4 @@
-"""DriverInsert stores exactly what SQLAlchemy's own INSERT stores, and its errors read like SQLAlchemy's."""
+"""Driver statements store and read exactly what SQLAlchemy stores and reads, and their errors read like SQLAlchemy's."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from moderation.core import intake_writes
-from moderation.core.driver_statements import DriverInsert, DriverInserts
+from moderation.core.driver_statements import DriverInsert, DriverInserts, DriverSelects
 from moderation.core.models import Comment, Decision
 from moderation.core.sites import create_site
 from moderation.core.status import CommentStatus
@@ -41,7 +41,7 @@ def _stored(session, article_id: str) -> dict:
 def test_rows_read_back_equal_to_those_written_by_sqlalchemy(session):
     site, _key = create_site(session, "Le Site")
     connection = session.connection()
-    ids = INSERT(connection).run(connection, [_row(site.id, "driver")])
+    ids = INSERT.run(connection, [_row(site.id, "driver")])
     session.execute(sa.insert(TABLE).values(**_row(site.id, "sqlalchemy")))
     session.commit()
     assert ids[0] is not None
@@ -54,7 +54,7 @@ def test_a_duplicate_row_gets_none_and_the_others_their_ids_in_order(session):
     site, _key = create_site(session, "Le Site")
     connection = session.connection()
     first, twin, other = (_row(site.id, "a"), _row(site.id, "a"), _row(site.id, "b"))
-    ids = INSERT(connection).run(connection, [first, twin, other])
+    ids = INSERT.run(connection, [first, twin, other])
     session.commit()
     stored = dict(session.execute(sa.select(Comment.article_id, Comment.id)).all())
     assert ids == [stored["a"], None, stored["b"]]
@@ -63,7 +63,7 @@ def test_a_duplicate_row_gets_none_and_the_others_their_ids_in_order(session):
 def test_driver_errors_are_sqlalchemy_errors(session):
     connection = session.connection()
     with pytest.raises(sa.exc.IntegrityError):  # no such site: the foreign key refuses it
-        INSERT(connection).run(connection, [_row(999_999, "orphan")])
+        INSERT.run(connection, [_row(999_999, "orphan")])
     session.rollback()
     assert session.scalar(sa.select(sa.func.count()).select_from(Comment)) == 0
 
@@ -72,3 +72,36 @@ def test_a_column_with_a_default_left_out_is_refused_when_compiled(session):
     columns = [c for c in ("comment_id", "actor", "action", "to_status")]  # created_at and reasons have defaults
     with pytest.raises(ValueError, match="created_at"):
         DriverInsert(Decision.__table__, columns, session.connection().dialect)
+
+
+def test_more_rows_than_one_statement_takes_are_split_and_answered_in_order(session, monkeypatch):
+    monkeypatch.setattr(DriverInserts, "MAX_ROWS", 2)
+    site, _key = create_site(session, "Le Site")
+    connection = session.connection()
+    rows = [_row(site.id, name) for name in ("a", "b", "a", "c", "b")]  # twins in other statements
+    ids = INSERT.run(connection, rows)
+    session.commit()
+    stored = dict(session.execute(sa.select(Comment.article_id, Comment.id)).all())
+    assert ids == [stored["a"], stored["b"], None, stored["c"], None]
+
+
+def _by_articles(count: int):
+    columns = TABLE.c
+    return (sa.select(columns.article_id, columns.status, columns.created_at, columns.explanation, columns.spam_score)
+            .where(columns.article_id.in_([sa.bindparam(f"a{i}", type_=columns.article_id.type) for i in range(count)]))
+            .order_by(columns.article_id))
+
+
+def test_a_driver_select_reads_the_values_sqlalchemy_reads(session):
+    site, _key = create_site(session, "Le Site")
+    connection = session.connection()
+    INSERT.run(connection, [_row(site.id, "x"), _row(site.id, "y", status=CommentStatus.PENDING, explanation=None)])
+    session.commit()
+    selects = DriverSelects(_by_articles)
+    values = {"a0": "x", "a1": "y"}
+    connection = session.connection()
+    ours = selects(connection, 2).run(connection, values)
+    theirs = [tuple(row) for row in session.execute(_by_articles(2), values)]
+    assert ours == theirs
+    assert ours[0][1] is CommentStatus.SPAM and ours[0][2] == NOW and ours[0][2].tzinfo is not None
+    assert selects(connection, 2) is selects(connection, 2)  # compiled once per shape
