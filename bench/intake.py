@@ -22,7 +22,10 @@ from loadgen import run  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_BENCH_DB = "moderation_bench"
-THREADS = 8
+# The service runs with its own default thread count (moderation/config.py). The ceiling is run
+# with 8 and with 32 threads and each row is judged against the faster of the two, so a thread
+# count that suits the service cannot flatter the ratio.
+CEILING_THREADS = (8, 32)
 
 
 def free_port() -> int:
@@ -55,7 +58,8 @@ def fresh_postgres() -> str:
 
 def start_service(database: str, scoring: bool, workdir: Path) -> tuple[subprocess.Popen, int, str]:
     env = {**os.environ, "MODERATION_INSTANCE_DIR": str(workdir), "MODERATION_RATELIMIT_INTAKE": "1000000 per minute",
-           "MODERATION_SECRET_KEY": "bench-secret", "MODERATION_THREADS": str(THREADS)}
+           "MODERATION_SECRET_KEY": "bench-secret"}
+    env.pop("MODERATION_THREADS", None)
     env["MODERATION_DATABASE_URL"] = fresh_postgres() if database == "postgres" else f"sqlite:///{workdir / 'bench.sqlite3'}"
     if not scoring:
         empty = workdir / "no-models"
@@ -74,9 +78,9 @@ def start_service(database: str, scoring: bool, workdir: Path) -> tuple[subproce
     return process, port, key
 
 
-def start_ceiling() -> tuple[subprocess.Popen, int]:
+def start_ceiling(threads: int) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    process = subprocess.Popen([sys.executable, str(Path(__file__).parent / "ceiling_app.py"), str(port), str(THREADS)],
+    process = subprocess.Popen([sys.executable, str(Path(__file__).parent / "ceiling_app.py"), str(port), str(threads)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_ready(port, "/api/v1/comments")  # a 405 on GET still means it is up
     return process, port
@@ -99,7 +103,7 @@ def main() -> None:
     args = parser.parse_args()
     modes = {"off": [False], "on": [True], "both": [False, True]}[args.scoring]
 
-    ceiling, ceiling_port = start_ceiling()
+    ceilings = {threads: start_ceiling(threads) for threads in CEILING_THREADS}
     rows = []
     try:
         for database in args.databases:
@@ -108,23 +112,28 @@ def main() -> None:
                     service, port, key = start_service(database, scoring, Path(tmp))
                     try:
                         for concurrency in args.concurrency:
-                            # Ceiling and service measured back to back, so both see the same machine.
-                            base = run(ceiling_port, concurrency, args.seconds, {})
+                            # Ceilings and service measured back to back, so all see the same machine.
+                            bases = {threads: run(ceiling_port, concurrency, args.seconds, {})
+                                     for threads, (_process, ceiling_port) in ceilings.items()}
                             ours = run(port, concurrency, args.seconds, {"Authorization": f"Bearer {key}"})
+                            threads, base = max(bases.items(), key=lambda item: item[1]["rps"])
                             rows.append({"database": database, "scoring": scoring, "concurrency": concurrency,
-                                         "ceiling": base, "service": ours, "ratio": ours["rps"] / base["rps"]})
+                                         "ceiling": base, "ceiling_threads": threads,
+                                         "ceilings_rps": {t: b["rps"] for t, b in bases.items()},
+                                         "service": ours, "ratio": ours["rps"] / base["rps"]})
                             print_row(rows[-1])
                     finally:
                         stop(service)
     finally:
-        stop(ceiling)
+        for process, _port in ceilings.values():
+            stop(process)
     print(json.dumps(rows, indent=1), file=open(Path(tempfile.gettempdir()) / "bench-intake.json", "w"))
 
 
 def print_row(row: dict) -> None:
     base, ours = row["ceiling"], row["service"]
     print(f"{row['database']:8} scoring={'on ' if row['scoring'] else 'off'} c={row['concurrency']:<3}"
-          f" ceiling {base['rps']:7.0f} req/s p50 {base['p50_ms']:6.1f} ms p99 {base['p99_ms']:6.1f} ms |"
+          f" ceiling ({row['ceiling_threads']} threads) {base['rps']:7.0f} req/s p50 {base['p50_ms']:6.1f} ms p99 {base['p99_ms']:6.1f} ms |"
           f" service {ours['rps']:7.0f} req/s p50 {ours['p50_ms']:6.1f} ms p99 {ours['p99_ms']:6.1f} ms"
           f" errors {ours['errors']} {ours['error_kinds'] or ''} | ratio {row['ratio']:.2f}", flush=True)
 

@@ -41,7 +41,7 @@ def main() -> None:
 @main.command()
 @click.option("--host", envvar="MODERATION_HOST", default="127.0.0.1", show_default=True)
 @click.option("--port", envvar="MODERATION_PORT", default=8080, type=int, show_default=True)
-@click.option("--threads", envvar="MODERATION_THREADS", default=8, type=int, show_default=True)
+@click.option("--threads", envvar="MODERATION_THREADS", default=32, type=int, show_default=True)
 def serve(host: str, port: int, threads: int) -> None:
     """Upgrade the schema, then serve the API with waitress."""
     import waitress

@@ -5,7 +5,6 @@ import logging
 import queue
 import threading
 import time
-from concurrent.futures import Future
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -45,6 +44,38 @@ class _YoungTableStatistics:
             self.threshold = max(self.minimum, int(rows or 0))
         except Exception:  # noqa: BLE001 - statistics are an optimisation; intake goes on without them
             log.warning("intake writer: ANALYZE comments failed", exc_info=True)
+
+
+class _Answer:
+    """Where the writer leaves one request's result: a lock the request thread waits on.
+
+    A concurrent.futures.Future does the same with a condition variable, a second lock and a
+    notify loop, all under the GIL in the writer thread, once per comment."""
+
+    __slots__ = ("_ready", "result", "error")
+
+    def __init__(self) -> None:
+        self._ready = threading.Lock()
+        self._ready.acquire()
+        self.result: AcceptedComment | None = None
+        self.error: BaseException | None = None
+
+    def done(self) -> bool:
+        return not self._ready.locked()
+
+    def set_result(self, result: AcceptedComment) -> None:
+        self.result = result
+        self._ready.release()
+
+    def set_exception(self, error: BaseException) -> None:
+        self.error = error
+        self._ready.release()
+
+    def wait(self) -> AcceptedComment:
+        self._ready.acquire()
+        if self.error is not None:
+            raise self.error
+        return self.result  # type: ignore[return-value]
 
 
 class _HeldSession:
@@ -129,9 +160,9 @@ class IntakeWriter:
 
     def __call__(self, submission: Submission) -> AcceptedComment:
         """Write one submission with whatever else is queued; its refusal or a database error is raised here."""
-        future: Future = Future()
-        self.queue.put((submission, future))
-        return future.result()
+        answer = _Answer()
+        self.queue.put((submission, answer))
+        return answer.wait()
 
     def _run(self) -> None:
         from moderation.extensions import db
@@ -165,7 +196,7 @@ class IntakeWriter:
                             future.set_exception(error)
             self.held.drop()
 
-    def _write(self, batch: list[tuple[Submission, Future]]) -> None:
+    def _write(self, batch: list[tuple[Submission, _Answer]]) -> None:
         try:
             session = self.held.get()
             results = write_batch(session, [submission for submission, _ in batch], self.settings.flood_interval)
