@@ -1,0 +1,55 @@
+"""A/B of two checkouts on intake: their services alternate against one ceiling, several rounds.
+
+Run from the repository root, after `git worktree add ../base <commit>`:
+    .venv/bin/python bench/intake_ab.py --database sqlite --rounds 3 ../base .
+Each checkout is put first on PYTHONPATH when its service starts; medians of the ratios are
+printed at the end. On a machine whose speed drifts within minutes, this compares code better
+than two runs of bench/intake.py taken apart.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import intake  # noqa: E402
+from loadgen import run  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("checkouts", nargs="+", help="repository roots to compare")
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=4.0)
+    args = parser.parse_args()
+    roots = [str(Path(root).resolve()) for root in args.checkouts]
+    ceiling, ceiling_port = intake.start_ceiling(8)
+    ratios: dict[str, list[float]] = {root: [] for root in roots}
+    try:
+        for round_ in range(args.rounds):
+            for root in roots:
+                os.environ["PYTHONPATH"] = root
+                with tempfile.TemporaryDirectory() as tmp:
+                    service, port, key = intake.start_service(args.database, False, Path(tmp))
+                    try:
+                        base = run(ceiling_port, args.concurrency, args.seconds, {})
+                        ours = run(port, args.concurrency, args.seconds, {"Authorization": f"Bearer {key}"})
+                    finally:
+                        intake.stop(service)
+                ratios[root].append(ours["rps"] / base["rps"])
+                print(f"round {round_} {root}: service {ours['rps']:.0f} req/s, ceiling {base['rps']:.0f} req/s,"
+                      f" ratio {ratios[root][-1]:.3f}, errors {ours['errors']}", flush=True)
+    finally:
+        intake.stop(ceiling)
+    for root, values in ratios.items():
+        print(f"{root}: median ratio {statistics.median(values):.3f} ({', '.join(f'{v:.3f}' for v in values)})")
+
+
+if __name__ == "__main__":
+    main()
