@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from moderation.core.db import UNAVAILABLE_ERRORS, transaction
 from moderation.core.intake_writes import AcceptedComment, write_batch
-from moderation.core.submissions import IntakeSettings, Submission
+from moderation.core.submissions import IntakeSettings, Submission, WriterClosed
 from moderation.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -142,6 +142,8 @@ class IntakeWriter:
         self.thread: threading.Thread | None = None
         self.statistics: _YoungTableStatistics | None = None
         self.held: _HeldSession | None = None
+        self._accepting = threading.Lock()
+        self._closed = False
 
     def start(self) -> "IntakeWriter":
         self.thread = threading.Thread(target=self._run, name="intake-writer", daemon=True)
@@ -159,9 +161,14 @@ class IntakeWriter:
         return self.thread is not None and self.thread.is_alive()
 
     def __call__(self, submission: Submission) -> AcceptedComment:
-        """Write one submission with whatever else is queued; its refusal or a database error is raised here."""
+        """Write one submission with whatever else is queued; its refusal or a database error is raised here.
+
+        WriterClosed if the writer has stopped taking submissions (the caller writes it itself)."""
         answer = _Answer()
-        self.queue.put((submission, answer))
+        with self._accepting:  # nothing is queued once the thread has stopped looking
+            if self._closed:
+                raise WriterClosed()
+            self.queue.put((submission, answer))
         return answer.wait()
 
     def _run(self) -> None:
@@ -186,15 +193,28 @@ class IntakeWriter:
                         stopping = True
                         break
                     batch.append(item)
+                self._write_safely(batch)
+            with self._accepting:
+                self._closed = True
+            # Whatever was queued after the stop marker is still written: its request is waiting.
+            while True:
                 try:
-                    self._write(batch)
-                except BaseException as error:  # noqa: BLE001 - the thread must outlive any one batch
-                    log.exception("intake writer: unexpected error")
-                    self.held.drop()
-                    for _submission, future in batch:
-                        if not future.done():
-                            future.set_exception(error)
+                    item = self.queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is not _STOP:
+                    self._write_safely([item])
             self.held.drop()
+
+    def _write_safely(self, batch: list[tuple[Submission, _Answer]]) -> None:
+        try:
+            self._write(batch)
+        except BaseException as error:  # noqa: BLE001 - the thread must outlive any one batch
+            log.exception("intake writer: unexpected error")
+            self.held.drop()
+            for _submission, answer in batch:
+                if not answer.done():
+                    answer.set_exception(error)
 
     def _write(self, batch: list[tuple[Submission, _Answer]]) -> None:
         try:

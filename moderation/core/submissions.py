@@ -35,6 +35,10 @@ def content_hash(content: str) -> str:
     return hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+class WriterClosed(Exception):
+    """The group-commit writer stopped before it took this submission; nothing was written."""
+
+
 @dataclass(frozen=True)
 class Submission:
     """A comment checked for shape and scored, ready to be written (no database work done yet)."""
@@ -76,7 +80,10 @@ def submit_comment(
     otherwise the comment is written in its own transaction on `session`."""
     submission = prepare(site, data, scorer=scorer, settings=settings, now=now, idempotent=idempotent)
     if writer is not None:
-        return writer(submission)
+        try:
+            return writer(submission)
+        except WriterClosed:
+            pass  # the writer stopped meanwhile: write it here, as without one
     (result,) = write_batch(session, [submission], settings.flood_interval)
     if isinstance(result, ModerationError):
         raise result

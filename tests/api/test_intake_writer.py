@@ -161,6 +161,38 @@ def test_stopping_the_writer_writes_what_was_queued_then_intake_writes_directly(
     assert response.status_code == 202 and _count(app, Comment) == 1
 
 
+def test_a_comment_queued_behind_the_stop_marker_is_written_and_later_ones_are_refused_to_the_writer(make_app):
+    import datetime as dt
+    import time
+
+    from moderation.core.sites import create_site
+    from moderation.core.submissions import WriterClosed, prepare
+    from moderation.intake_writer import _STOP, IntakeWriter
+
+    app = make_app()
+    settings = app.extensions["moderation.intake_settings"]
+    with app.app_context():
+        site, _key = create_site(db.session, "Arrêt")
+        now = dt.datetime.now(dt.timezone.utc)
+        late, later = (prepare(site, dict(valid_comment(content=text), author_ip=None), scorer=None,
+                               settings=settings, now=now) for text in ("juste à temps", "trop tard"))
+    writer = IntakeWriter(app, settings)
+    writer.queue.put(_STOP)  # stop() was called ...
+    answers = []
+    sender = threading.Thread(target=lambda: answers.append(writer(late)), daemon=True)
+    sender.start()  # ... and this request had already checked that the writer was running
+    deadline = time.monotonic() + 10
+    while writer.queue.qsize() < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    writer.start()
+    sender.join(10)
+    writer.thread.join(10)
+    assert not sender.is_alive() and answers and answers[0].id is not None  # answered, not left waiting
+    assert _count(app, Comment) == 1
+    with pytest.raises(WriterClosed):  # nothing is queued where nobody looks any more
+        writer(later)
+
+
 @pytest.mark.skipif(not PG_URL, reason="PostgreSQL only: SQLite's statistics are refreshed by `serve` at start")
 def test_on_postgresql_the_writer_gives_a_young_comments_table_planner_statistics(make_app):
     import time
