@@ -91,9 +91,12 @@ class DriverInsert:
 
 class DriverInserts:
     """An insert of any number of rows: the compiled form per dialect and row count, built on first use
-    (the dialect is known only then); more than MAX_ROWS rows go in several statements."""
+    (the dialect is known only then); more than MAX_ROWS rows, or more than MAX_PARAMETERS values,
+    go in several statements."""
 
     MAX_ROWS = 64
+    # SQLite before 3.32 refuses more than 999 parameters in one statement (PostgreSQL takes 65,535).
+    MAX_PARAMETERS = 999
 
     def __init__(self, table: sa.Table, columns: Sequence[str], **options) -> None:
         self.table, self.columns, self.options = table, tuple(columns), options
@@ -111,8 +114,9 @@ class DriverInserts:
         """Insert the rows in the connection's transaction; with RETURNING, each row's value or None
         (a row skipped by ON CONFLICT DO NOTHING), in the order of `rows`."""
         found: list[int | None] = []
-        for start in range(0, len(rows), self.MAX_ROWS):
-            chunk = rows[start:start + self.MAX_ROWS]
+        step = max(1, min(self.MAX_ROWS, self.MAX_PARAMETERS // len(self.columns)))
+        for start in range(0, len(rows), step):
+            chunk = rows[start:start + step]
             found += self.for_rows(connection, len(chunk)).run(connection, chunk)
         return found
 

@@ -85,6 +85,16 @@ def test_more_rows_than_one_statement_takes_are_split_and_answered_in_order(sess
     assert ids == [stored["a"], stored["b"], None, stored["c"], None]
 
 
+def test_a_batch_never_puts_more_values_in_one_statement_than_old_sqlite_takes(session):
+    site, _key = create_site(session, "Le Site")
+    connection = session.connection()
+    per_statement = DriverInserts.MAX_PARAMETERS // len(intake_writes._COMMENT_COLUMNS)
+    ids = INSERT.run(connection, [_row(site.id, f"a{n}") for n in range(per_statement + 3)])
+    session.commit()
+    assert len(set(ids)) == per_statement + 3 and None not in ids
+    assert len(intake_writes._COMMENT_COLUMNS) * max(rows for _dialect, rows in INSERT._compiled) <= 999
+
+
 def _by_articles(count: int):
     columns = TABLE.c
     return (sa.select(columns.article_id, columns.status, columns.created_at, columns.explanation, columns.spam_score)
