@@ -227,14 +227,14 @@ class IntakeWriter:
                 for one in batch:
                     self._write([one])
                 return
-            for _submission, future in batch:
-                future.set_exception(error)
+            for _submission, answer in batch:
+                answer.set_exception(error)
             return
-        for (_submission, future), result in zip(batch, results):
+        for (_submission, answer), result in zip(batch, results):
             if isinstance(result, Exception):
-                future.set_exception(result)
+                answer.set_exception(result)
             else:
-                future.set_result(result)
+                answer.set_result(result)
         if self.statistics is not None:
             self.statistics.note(session, sum(not isinstance(result, Exception) for result in results))
 

@@ -13,6 +13,15 @@ from sqlalchemy.engine import Connection, Dialect
 _DIALECT_INSERTS = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 
 
+def _bind_processor(type_, dialect: Dialect) -> Callable | None:
+    """The conversion SQLAlchemy applies to a value of this type before the driver sees it."""
+    return type_.dialect_impl(dialect).bind_processor(dialect)
+
+
+def _bound(value, convert: Callable | None):
+    return value if convert is None or value is None else convert(value)
+
+
 class DriverInsert:
     """One multi-row INSERT of exactly `rows` rows for one dialect: its SQL text and the conversion
     of each value, computed once.
@@ -31,7 +40,6 @@ class DriverInsert:
 
     def __init__(self, table: sa.Table, columns: Sequence[str], dialect: Dialect, *,
                  conflict_key: Sequence[str] | None = None, returning: str | None = None, rows: int = 1) -> None:
-        self.rows = rows
         self.returning = returning is not None
         # With ON CONFLICT DO NOTHING a skipped row returns nothing: the key tells which row got which id.
         self.key = tuple(conflict_key) if conflict_key is not None and self.returning else ()
@@ -54,19 +62,16 @@ class DriverInsert:
         self._plan: list[tuple[int, str, Callable | None]] = []
         for name in self._names:
             column, index = name.rsplit("__", 1)
-            self._plan.append((int(index), column, table.c[column].type.dialect_impl(dialect).bind_processor(dialect)))
-        self._key_plan = [(name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in self.key]
+            self._plan.append((int(index), column, _bind_processor(table.c[column].type, dialect)))
+        self._key_plan = [(name, _bind_processor(table.c[name].type, dialect)) for name in self.key]
 
     def parameters(self, rows: list[dict]):
         """The rows' parameters as the driver takes them (a tuple for qmark, a dict for pyformat)."""
-        converted = []
-        for index, column, convert in self._plan:
-            value = rows[index][column]
-            converted.append(value if convert is None or value is None else convert(value))
+        converted = [_bound(rows[index][column], convert) for index, column, convert in self._plan]
         return tuple(converted) if self.positional else dict(zip(self._names, converted))
 
     def run(self, connection: Connection, rows: list[dict]) -> list[int | None]:
-        """Insert exactly `self.rows` rows in the connection's transaction; with RETURNING, each row's
+        """Insert exactly the number of rows compiled for, in the connection's transaction; with RETURNING, each row's
         value or None (a row skipped by ON CONFLICT DO NOTHING, also as the twin of an earlier row)."""
         parameters = self.parameters(rows)
         with driver_errors(connection):
@@ -85,8 +90,7 @@ class DriverInsert:
 
     def _key_of(self, row: dict) -> tuple:
         # As the driver hands the values back: converted like the parameters that were sent.
-        return tuple(row[name] if convert is None or row[name] is None else convert(row[name])
-                     for name, convert in self._key_plan)
+        return tuple(_bound(row[name], convert) for name, convert in self._key_plan)
 
 
 class DriverInserts:
@@ -134,15 +138,14 @@ class DriverSelect:
         self.positional = dialect.positional
         names = list(compiled.positiontup) if dialect.positional else list(compiled.binds)
         self._binds: list[tuple[str, Callable | None]] = [
-            (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in names
+            (name, _bind_processor(compiled.binds[name].type, dialect)) for name in names
         ]
         self._dialect = dialect
         self._types = [column.type.dialect_impl(dialect) for column in select.selected_columns]
         self._results: list[Callable | None] | None = None  # some depend on the driver's type codes
 
     def run(self, connection: Connection, values: dict) -> list[tuple]:
-        converted = [values[name] if convert is None or values[name] is None else convert(values[name])
-                     for name, convert in self._binds]
+        converted = [_bound(values[name], convert) for name, convert in self._binds]
         parameters = tuple(converted) if self.positional else dict(zip((n for n, _ in self._binds), converted))
         with driver_errors(connection):
             cursor = connection.connection.dbapi_connection.cursor()

@@ -40,7 +40,7 @@ def record(session: Session, event_type: str, comment: Comment, now: dt.datetime
 
 
 def record_many(session: Session, events: list[tuple[str, object, dict]], now: dt.datetime | None) -> None:
-    """Write several events (type, comment-like, extra data) with one executemany.
+    """Write several events (type, comment-like, extra data) with one multi-row INSERT.
 
     With `now` None each event is dated by its comment's created_at (a batch of new comments)."""
     _write(session, events, now)
