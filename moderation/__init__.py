@@ -76,6 +76,10 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # Statement journals in memory: the intake writer's multi-row INSERTs inside a transaction need
+    # one, and past 64 KiB SQLite spilled it to a new temporary file for every batch (strace: a
+    # file created, ~30 pages written and deleted per batch; bench/README.md, "Intake").
+    cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
 
 

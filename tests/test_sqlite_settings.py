@@ -1,0 +1,19 @@
+"""Every SQLite connection the app opens is set up for concurrent, crash-safe intake."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from moderation.extensions import db
+from tests.conftest import PG_URL
+
+pytestmark = pytest.mark.skipif(PG_URL is not None, reason="SQLite connection settings; PostgreSQL has none of these")
+
+
+def test_sqlite_connections_use_wal_foreign_keys_and_memory_for_statement_journals(app):
+    with app.app_context():
+        with db.engine.connect() as connection:
+            settings = {name: connection.execute(sa.text(f"PRAGMA {name}")).scalar()
+                        for name in ("journal_mode", "synchronous", "foreign_keys", "temp_store")}
+    # synchronous 1 = NORMAL; temp_store 2 = MEMORY (no temporary file per multi-row INSERT)
+    assert settings == {"journal_mode": "wal", "synchronous": 1, "foreign_keys": 1, "temp_store": 2}
