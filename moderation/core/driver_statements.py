@@ -39,12 +39,14 @@ class DriverInsert:
     Every column with a default must be given: defaults are SQLAlchemy's work, skipped here."""
 
     def __init__(self, table: sa.Table, columns: Sequence[str], dialect: Dialect, *,
-                 conflict_key: Sequence[str] | None = None, returning: str | None = None, rows: int = 1) -> None:
+                 conflict_key: Sequence[str] | None = None, returning: str | None = None, rows: int = 1,
+                 bind_prefix: str = "") -> None:
         self.returning = returning is not None
         # With ON CONFLICT DO NOTHING a skipped row returns nothing: the key tells which row got which id.
         self.key = tuple(conflict_key) if conflict_key is not None and self.returning else ()
+        # A prefix keeps the names apart when several inserts share one statement (postgres_intake).
         insert = _DIALECT_INSERTS[dialect.name](table).values([
-            {name: sa.bindparam(f"{name}__{index}", type_=table.c[name].type) for name in columns}
+            {name: sa.bindparam(f"{bind_prefix}{name}__{index}", type_=table.c[name].type) for name in columns}
             for index in range(rows)
         ])
         if conflict_key is not None:
@@ -52,16 +54,16 @@ class DriverInsert:
         if returning is not None:
             insert = insert.returning(table.c[returning], *(table.c[name] for name in self.key))
         compiled = insert.compile(dialect=dialect)
-        expected = {f"{name}__{index}" for name in columns for index in range(rows)}
+        expected = {f"{bind_prefix}{name}__{index}" for name in columns for index in range(rows)}
         if set(compiled.binds) != expected:
-            added = sorted({name.split("__")[0] for name in set(compiled.binds) - expected})
+            added = sorted({name.split("__")[0].removeprefix(bind_prefix) for name in set(compiled.binds) - expected})
             raise ValueError(f"columns with defaults not given: {added}")
         self.sql = compiled.string
         self.positional = dialect.positional
         self._names = list(compiled.positiontup) if dialect.positional else list(compiled.binds)
         self._plan: list[tuple[int, str, Callable | None]] = []
         for name in self._names:
-            column, index = name.rsplit("__", 1)
+            column, index = name.removeprefix(bind_prefix).rsplit("__", 1)
             self._plan.append((int(index), column, _bind_processor(table.c[column].type, dialect)))
         self._key_plan = [(name, _bind_processor(table.c[name].type, dialect)) for name in self.key]
 
@@ -144,19 +146,26 @@ class DriverSelect:
         self._types = [column.type.dialect_impl(dialect) for column in select.selected_columns]
         self._results: list[Callable | None] | None = None  # some depend on the driver's type codes
 
-    def run(self, connection: Connection, values: dict) -> list[tuple]:
+    def parameters(self, values: dict):
+        """The values as the driver takes them, each converted by its type's bind processor."""
         converted = [_bound(values[name], convert) for name, convert in self._binds]
-        parameters = tuple(converted) if self.positional else dict(zip((n for n, _ in self._binds), converted))
+        return tuple(converted) if self.positional else dict(zip((n for n, _ in self._binds), converted))
+
+    def run(self, connection: Connection, values: dict) -> list[tuple]:
         with driver_errors(connection):
             cursor = connection.connection.dbapi_connection.cursor()
             try:
-                cursor.execute(self.sql, parameters)
-                rows = cursor.fetchall()
-                if self._results is None:
-                    self._results = [type_.result_processor(self._dialect, description[1])
-                                     for type_, description in zip(self._types, cursor.description)]
+                cursor.execute(self.sql, self.parameters(values))
+                return self.rows(cursor)
             finally:
                 cursor.close()
+
+    def rows(self, cursor) -> list[tuple]:
+        """The executed statement's rows from the cursor, as the ORM would hand them back."""
+        rows = cursor.fetchall()
+        if self._results is None:
+            self._results = [type_.result_processor(self._dialect, description[1])
+                             for type_, description in zip(self._types, cursor.description)]
         if not any(self._results):
             return [tuple(row) for row in rows]
         return [tuple(value if convert is None else convert(value) for value, convert in zip(row, self._results))

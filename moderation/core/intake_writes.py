@@ -6,13 +6,14 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-from moderation.core import outbox, rules
+from moderation.core import outbox, postgres_intake, rules
 from moderation.core.db import transaction
 from moderation.core.driver_statements import DriverInserts, DriverSelects
 from moderation.core.idempotency import complete_key
-from moderation.core.models import Comment, Decision, Site
+from moderation.core.models import Comment, Decision, OutboxEvent, Site
 from moderation.core.policy import decide
 from moderation.core.status import CommentStatus
 from moderation.errors import DuplicateComment, FloodDetected, InvalidParent, ModerationError
@@ -32,9 +33,15 @@ _COMMENT_COLUMNS = ("site_id", "content_hash", "status", "reasons", "version", "
 # ON CONFLICT DO NOTHING: the unique constraint is the duplicate check (it also settles two identical
 # comments at once) without an error that would abort the other comments of a batch.
 _INSERT_COMMENT = DriverInserts(_TABLE, _COMMENT_COLUMNS, conflict_key=_DUPLICATE_KEY, returning="id")
-_INSERT_DECISIONS = DriverInserts(Decision.__table__, (
-    "comment_id", "actor", "action", "from_status", "to_status", "reason_code", "reasons", "spam_score",
-    "abuse_score", "model_version", "created_at", "moderator_id", "note_to_author"))
+_DECISION_COLUMNS = ("comment_id", "actor", "action", "from_status", "to_status", "reason_code", "reasons",
+                     "spam_score", "abuse_score", "model_version", "created_at", "moderator_id", "note_to_author")
+_INSERT_DECISIONS = DriverInserts(Decision.__table__, _DECISION_COLUMNS)
+# PostgreSQL: comments (ids drawn beforehand), decisions and events in one statement (postgres_intake).
+_CHAINED_INSERTS = postgres_intake.ChainedInserts(
+    ("c_", DriverInserts(_TABLE, ("id", *_COMMENT_COLUMNS), bind_prefix="c_")),
+    ("d_", DriverInserts(Decision.__table__, _DECISION_COLUMNS, bind_prefix="d_")),
+    ("e_", DriverInserts(OutboxEvent.__table__, outbox.EVENT_COLUMNS, bind_prefix="e_")),
+)
 
 
 def _recent_authors(sites: int, emails: int, ips: int) -> sa.Select | sa.CompoundSelect:
@@ -73,23 +80,26 @@ CHECK_REFUSALS = (FloodDetected, InvalidParent)
 class _FloodWindow:
     """Recent comments of the batch's authors; later submissions of the batch see earlier ones."""
 
-    def __init__(self, session: Session, batch: list[Submission], interval: dt.timedelta) -> None:
+    def __init__(self, interval: dt.timedelta, rows: list[tuple]) -> None:
         self.interval = interval
         self.recent: list[tuple[int, str, str | None, dt.datetime]] = []
+        for site_id, email, ip, created_at in rows:
+            if created_at.tzinfo is None:  # some drivers hand back naive UTC
+                created_at = created_at.replace(tzinfo=dt.timezone.utc)
+            self.recent.append((site_id, email, ip, created_at))
+
+    @staticmethod
+    def query(connection, batch: list[Submission], interval: dt.timedelta):
+        """The SELECT of the batch's authors' recent comments and its values; None when nothing is to be read."""
         if interval.total_seconds() <= 0 or not batch:
-            return
+            return None
         sites = sorted({s.site.id for s in batch})
         emails = sorted({s.data["author_email"] for s in batch})
         ips = sorted({s.data["author_ip"] for s in batch if s.data.get("author_ip")})
         values = {"since": min(s.now for s in batch) - interval}
         for name, found in (("site", sites), ("email", emails), ("ip", ips)):
             values.update((f"{name}{i}", value) for i, value in enumerate(found))
-        connection = session.connection()
-        rows = _RECENT_AUTHORS(connection, len(sites), len(emails), len(ips)).run(connection, values)
-        for site_id, email, ip, created_at in rows:
-            if created_at.tzinfo is None:  # some drivers hand back naive UTC
-                created_at = created_at.replace(tzinfo=dt.timezone.utc)
-            self.recent.append((site_id, email, ip, created_at))
+        return _RECENT_AUTHORS(connection, len(sites), len(emails), len(ips)), values
 
     def check(self, submission: Submission) -> None:
         if self.interval.total_seconds() <= 0:
@@ -139,16 +149,45 @@ def _insert_comments(session: Session, rows: list[dict]) -> list[int | None]:
     return _INSERT_COMMENT.run(connection, rows)
 
 
+def _duplicate() -> DuplicateComment:
+    return DuplicateComment("the same author already posted this comment on this article")
+
+
 def write_batch(session: Session, batch: list[Submission], interval: dt.timedelta
                 ) -> list[AcceptedComment | ModerationError]:
     """Several submissions in one transaction and one commit (group commit): each gets its comment or
     its refusal, nothing is written for a refused one, and a flood inside the batch is caught.
 
     One statement per batch for each of the flood query, the comments, their decisions and their
-    events, and one commit, instead of one of each per comment (bench/intake.py)."""
+    events, and one commit, instead of one of each per comment (bench/intake.py). On PostgreSQL
+    the look-ups share one round trip and the INSERTs one statement (postgres_intake)."""
+    chained = session.get_bind().dialect.name == "postgresql" and len(batch) <= DriverInserts.MAX_ROWS
+    try:
+        results = _write_batch(session, batch, interval, chained)
+    except sa_exc.IntegrityError:
+        if not chained:
+            raise
+        # Another process stored one of these comments between the look-up and the INSERT: the
+        # INSERT with ON CONFLICT settles which are duplicates, row by row.
+        results = _write_batch(session, batch, interval, chained=False)
+    for result in results:
+        if isinstance(result, AcceptedComment):
+            COMMENTS_RECEIVED.labels(status=result.status.value).inc()
+    return results  # type: ignore[return-value]
+
+
+def _write_batch(session: Session, batch: list[Submission], interval: dt.timedelta, chained: bool) -> list:
     results: list[AcceptedComment | ModerationError | None] = [None] * len(batch)
     with transaction(session):
-        flood = _FloodWindow(session, batch, interval)
+        connection = session.connection()
+        flood_query = _FloodWindow.query(connection, batch, interval)
+        lookups = None
+        if chained:
+            keys = [(s.site.id, s.data["article_id"], s.data["author_email"], s.digest) for s in batch]
+            lookups = postgres_intake.look_up(connection, keys, flood_query)
+            flood = _FloodWindow(interval, lookups.recent)
+        else:
+            flood = _FloodWindow(interval, flood_query[0].run(connection, flood_query[1]) if flood_query else [])
         accepted = []
         for index, submission in enumerate(batch):
             data = submission.data
@@ -161,23 +200,32 @@ def write_batch(session: Session, batch: list[Submission], interval: dt.timedelt
                 continue
             flood.note(submission)
             verdict = decide(submission.scores, submission.policy, submission.unscored_reason, signals)
-            accepted.append((index, submission, verdict, _values(submission, verdict)))
+            values = _values(submission, verdict)
+            if lookups is not None:
+                key = (submission.site.id, data["article_id"], data["author_email"], submission.digest)
+                if key in lookups.existing:  # stored before, or earlier in this batch
+                    results[index] = _duplicate()
+                    continue
+                lookups.existing.add(key)
+                values["id"] = next(lookups.ids)
+            accepted.append((index, submission, verdict, values))
         if accepted:
-            _store(session, accepted, results)  # duplicates are refused there, by the unique key
-    for result in results:
-        if isinstance(result, AcceptedComment):
-            COMMENTS_RECEIVED.labels(status=result.status.value).inc()
-    return results  # type: ignore[return-value]
+            if lookups is not None:
+                _store_chained(session, accepted, results)
+            else:
+                _store(session, accepted, results)  # duplicates are refused there, by the unique key
+    return results
 
 
-def _store(session: Session, accepted: list, results: list) -> None:
-    ids = _insert_comments(session, [values for _, _, _, values in accepted])
+def _follow_ups(session: Session, accepted: list, ids: list[int | None], results: list) -> tuple[list, list]:
+    """Each new comment's result, "received" decision and event; the refusal of a duplicate (id None)."""
     decisions, events = [], []
     for (index, submission, verdict, values), comment_id in zip(accepted, ids):
         if comment_id is None:
-            results[index] = DuplicateComment("the same author already posted this comment on this article")
+            results[index] = _duplicate()
             continue
-        comment = AcceptedComment(id=comment_id, **values)
+        values["id"] = comment_id
+        comment = AcceptedComment(**values)
         results[index] = comment
         decisions.append(dict(
             comment_id=comment_id, actor="system", action="received", from_status=None,
@@ -186,10 +234,30 @@ def _store(session: Session, accepted: list, results: list) -> None:
             model_version=values["model_version"], created_at=submission.now, moderator_id=None, note_to_author=None,
         ))
         events.append(("comment.received", comment, {}))
-        if submission.idempotent is not None:
-            status, body = submission.idempotent.render(comment)
+    return decisions, events
+
+
+def _complete_idempotency_keys(session: Session, accepted: list, results: list) -> None:
+    for index, submission, _verdict, _values in accepted:
+        if submission.idempotent is not None and isinstance(results[index], AcceptedComment):
+            status, body = submission.idempotent.render(results[index])
             complete_key(session, submission.site.id, submission.idempotent.key, status, body)
+
+
+def _store(session: Session, accepted: list, results: list) -> None:
+    ids = _insert_comments(session, [values for _, _, _, values in accepted])
+    decisions, events = _follow_ups(session, accepted, ids, results)
     if decisions:
         connection = session.connection()
         _INSERT_DECISIONS.run(connection, decisions)
         outbox.record_many(session, events, None)  # each event dated by its comment
+    _complete_idempotency_keys(session, accepted, results)
+
+
+def _store_chained(session: Session, accepted: list, results: list) -> None:
+    """PostgreSQL: the comments, with the ids drawn in look_up, their decisions and events in one statement."""
+    comments = [values for _, _, _, values in accepted]
+    decisions, events = _follow_ups(session, accepted, [values["id"] for values in comments], results)
+    _CHAINED_INSERTS.run(session.connection(), comments, decisions, outbox.event_rows(events, None))
+    outbox.written(session)
+    _complete_idempotency_keys(session, accepted, results)

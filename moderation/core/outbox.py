@@ -27,8 +27,8 @@ def comment_event_data(comment: Comment) -> dict:
 
 
 # Plain INSERTs on the driver's cursor (intake is hot; no unit-of-work bookkeeping).
-_INSERT_EVENTS = DriverInserts(OutboxEvent.__table__,
-                               ("id", "site_id", "type", "comment_id", "payload", "created_at", "dispatched_at"))
+EVENT_COLUMNS = ("id", "site_id", "type", "comment_id", "payload", "created_at", "dispatched_at")
+_INSERT_EVENTS = DriverInserts(OutboxEvent.__table__, EVENT_COLUMNS)
 
 # Set on the session when an event is written, so a worker in this process can wake at commit.
 WAKE_FLAG = "moderation.outbox_written"
@@ -46,16 +46,28 @@ def record_many(session: Session, events: list[tuple[str, object, dict]], now: d
     _write(session, events, now)
 
 
-def _write(session: Session, events: list[tuple[str, object, dict]], now: dt.datetime | None) -> list[str]:
-    if not events:
-        return []
+def event_rows(events: list[tuple[str, object, dict]], now: dt.datetime | None) -> list[dict]:
+    """The outbox rows (EVENT_COLUMNS) of these events, for a caller that inserts them itself;
+    it must then call written()."""
     rows = []
     for event_type, comment, extra in events:
         data = comment_event_data(comment)
         data.update(extra)
         rows.append(dict(id=new_event_id(), site_id=comment.site_id, type=event_type, comment_id=comment.id,
                          payload=data, created_at=now or comment.created_at, dispatched_at=None))
+    return rows
+
+
+def written(session: Session) -> None:
+    """Events were added in this session's transaction: wake this process's webhook worker at commit."""
+    session.info[WAKE_FLAG] = True
+
+
+def _write(session: Session, events: list[tuple[str, object, dict]], now: dt.datetime | None) -> list[str]:
+    if not events:
+        return []
+    rows = event_rows(events, now)
     connection = session.connection()
     _INSERT_EVENTS.run(connection, rows)
-    session.info[WAKE_FLAG] = True
+    written(session)
     return [row["id"] for row in rows]

@@ -1,0 +1,87 @@
+"""write_batch(): a batch of submissions gets, in order, each comment or its refusal, on both databases."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from moderation.api.schemas import CommentIn
+from moderation.core import postgres_intake
+from moderation.core.intake_writes import AcceptedComment, write_batch
+from moderation.core.models import Comment, Decision, OutboxEvent
+from moderation.core.submissions import prepare
+from moderation.errors import DuplicateComment, FloodDetected
+from tests.conftest import NOW, PG_URL, valid_comment
+
+FLOOD = dt.timedelta(seconds=15)
+
+
+def _submission(app, site, seconds: int = 0, **changes):
+    data = CommentIn().load(valid_comment(**changes))
+    return prepare(site, data, scorer=None, settings=app.extensions["moderation.intake_settings"],
+                   now=NOW + dt.timedelta(seconds=seconds))
+
+
+def _count(session, model) -> int:
+    return session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def test_a_batch_answers_each_submission_in_order_and_stores_only_the_accepted(app, session, site):
+    stored = write_batch(session, [_submission(app, site, author_email="deja@example.org", content="Déjà dit")],
+                         FLOOD)[0]
+    assert isinstance(stored, AcceptedComment)
+    batch = [
+        _submission(app, site, 100, author_email="a@example.org", author_ip="198.51.100.1", content="Premier"),
+        _submission(app, site, 100, author_email="deja@example.org", content="Déjà dit"),  # stored earlier
+        _submission(app, site, 101, author_email="b@example.org", author_ip="198.51.100.2", content="Deux fois"),
+        _submission(app, site, 101, author_email="c@example.org", author_ip="198.51.100.3",
+                    content="<script>alert(1)</script> مرحبا"),
+        _submission(app, site, 102, author_email="a@example.org", author_ip="198.51.100.9", content="Encore moi"),
+    ]
+    results = write_batch(session, batch, FLOOD)
+    kinds = [type(result) for result in results]
+    assert kinds == [AcceptedComment, DuplicateComment, AcceptedComment, AcceptedComment, FloodDetected]
+    first, _, second, third, _ = results
+    assert first.id > stored.id and first.id < second.id < third.id  # ids follow arrival
+    assert session.get(Comment, third.id).content == "<script>alert(1)</script> مرحبا"
+    assert _count(session, Comment) == _count(session, Decision) == _count(session, OutboxEvent) == 4
+    events = session.execute(sa.select(OutboxEvent.comment_id, OutboxEvent.payload)).all()
+    assert {comment_id for comment_id, _ in events} == {stored.id, first.id, second.id, third.id}
+    assert all(payload["comment"]["id"] == comment_id for comment_id, payload in events)
+    decided = session.scalars(sa.select(Decision.comment_id).where(Decision.action == "received")).all()
+    assert sorted(decided) == [stored.id, first.id, second.id, third.id]
+
+
+def test_twins_inside_one_batch_keep_the_first_and_refuse_the_second(app, session, site):
+    twin = dict(author_email="twin@example.org", content="Deux fois la même chose")
+    results = write_batch(session, [_submission(app, site, **twin), _submission(app, site, **twin),
+                                    _submission(app, site, author_email="autre@example.org")], dt.timedelta(0))
+    assert [type(result) for result in results] == [AcceptedComment, DuplicateComment, AcceptedComment]
+    assert _count(session, Comment) == 2
+
+
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL only: SQLite has one writer, so nobody can slip in between")
+def test_a_twin_committed_by_another_process_after_the_look_up_is_refused_and_the_others_kept(
+        app, session, site, monkeypatch):
+    real_look_up = postgres_intake.look_up
+    other_engine = sa.create_engine(PG_URL)
+
+    def look_up_then_someone_else_writes(connection, keys, flood):
+        found = real_look_up(connection, keys, flood)
+        with other_engine.begin() as other:  # another server process, between our look-up and our INSERT
+            other.execute(sa.insert(Comment.__table__).values(
+                site_id=site.id, article_id=keys[1][1], author_email=keys[1][2], content_hash=keys[1][3],
+                author_name="Ailleurs", content="Déjà là", status="pending", version=1, risk=0.5,
+                reasons=[], created_at=NOW, updated_at=NOW))
+        return found
+
+    monkeypatch.setattr(postgres_intake, "look_up", look_up_then_someone_else_writes)
+    try:
+        batch = [_submission(app, site, author_email=f"r{n}@example.org", content=f"Avis {n}") for n in range(3)]
+        results = write_batch(session, batch, dt.timedelta(0))
+    finally:
+        other_engine.dispose()
+    assert [type(result) for result in results] == [AcceptedComment, DuplicateComment, AcceptedComment]
+    assert _count(session, Comment) == 3  # two of ours and the other process's
+    assert _count(session, Decision) == _count(session, OutboxEvent) == 2
