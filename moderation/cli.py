@@ -64,6 +64,11 @@ def serve(host: str, port: int, threads: int) -> None:
         from moderation.intake_writer import start_intake_writer
 
         start_intake_writer(app)
+    processes = app.config["MODERATION_SCORING_PROCESSES"]
+    if processes > 0:
+        from moderation.scoring_pool import start_scoring_pool
+
+        start_scoring_pool(app, processes)
     from moderation.learning import start_background
 
     # Watch for promoted models (hot swap); retraining itself runs in `moderation worker`.

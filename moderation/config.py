@@ -36,6 +36,10 @@ SETTINGS: dict[str, tuple[object, object]] = {
     "MODEL_VERSION": (None, str),
     "MODEL_REQUIRED": (False, _bool),
     "SCORING_TIMEOUT_MS": (250, _int),
+    # Worker processes that score comments for `serve` (moderation/scoring_pool.py); 0 scores in
+    # the request threads. Each holds its own copy of the model (~290 MB resident). Three beat two
+    # on 2 cores (bench/README.md, "Intake": a request waits less often for a free worker).
+    "SCORING_PROCESSES": (3, _int),
     "EMAIL_CHECK_DELIVERABILITY": (False, _bool),
     "FLOOD_INTERVAL_SECONDS": (15, _int),
     "RATELIMIT_INTAKE": ("600 per minute", str),

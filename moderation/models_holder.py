@@ -13,6 +13,8 @@ class ModelHolder:
 
     def __init__(self) -> None:
         self._model = None
+        self._scorer = None
+        self._pool = None
         self._lock = threading.Lock()
         self.load_error: str | None = None
         # True when a model was configured (a CURRENT file or a pinned version): readiness needs it then.
@@ -21,6 +23,24 @@ class ModelHolder:
     @property
     def current(self):
         return self._model
+
+    @property
+    def scorer(self):
+        """What intake scores with: the current model, through the scoring processes when they run."""
+        return self._scorer
+
+    def score_in(self, pool) -> None:
+        """From now on intake scores through `pool` (moderation.scoring_pool), whatever model is swapped in."""
+        with self._lock:
+            self._pool = pool
+            self._scorer = self._wrap(self._model)
+
+    def _wrap(self, model):
+        if model is None or self._pool is None:
+            return model
+        from moderation.scoring_pool import PooledScorer
+
+        return PooledScorer(model, self._pool)
 
     def load(self, models_dir: str | Path, version: str | None = None, required: bool = False) -> None:
         self.expected = bool(version) or (Path(models_dir) / "CURRENT").exists()
@@ -40,4 +60,5 @@ class ModelHolder:
         # A single reference assignment: readers see the old model or the new one, never a mix.
         with self._lock:
             self._model = model
+            self._scorer = self._wrap(model)  # one object per model: core.scoring keeps its record by scorer
             self.load_error = None

@@ -120,7 +120,7 @@ class Comments(MethodView):
         settings = intake_settings()
         outcome = submissions.accept_comment(
             db.session, g.site, data,
-            scorer=current_app.extensions["moderation.models"].current,
+            scorer=current_app.extensions["moderation.models"].scorer,
             settings=settings,
             now=dt.datetime.now(dt.timezone.utc),
             idempotency_key=request.headers.get("Idempotency-Key"),

@@ -218,4 +218,6 @@ def _enclosing_words(padded: str, gram: str) -> str:
 def load_model(models_dir, version: str | None = None) -> Model:
     """Load the model named by models_dir/CURRENT (or `version`), verified; see artifacts.load_payload."""
     payload, metadata = load_payload(Path(models_dir), version)
-    return Model(payload, metadata)
+    model = Model(payload, metadata)
+    model.source = (str(models_dir), model.version)  # where another process loads the same artifact from
+    return model

@@ -1,0 +1,227 @@
+"""Scoring in worker processes, so that a busy server's request threads do not queue for the GIL inside numpy."""
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import queue
+import threading
+import time
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# Why processes: numpy lets go of the GIL inside most of the array operations of one comment's
+# scoring (sort, take, masks, argpartition...). Alone, a comment is scored in ~0.2 ms; in the
+# server at 8 concurrent requests it took 3.4 ms of wall time, at 32 8.3 ms (moderation_scoring_
+# seconds), because each release let another request thread in and the scoring thread then
+# waited for its turn again (a thread spinning beside it made one call take 25 ms instead of
+# 0.2). In a worker process nobody competes for that process's GIL; the request thread sends
+# the text, sleeps on the pipe and gets the result, and the scoring runs on the other core.
+# Workers load the same verified artifact (skops, sha256) as this process; nothing but texts and
+# results crosses the pipe.
+
+
+def _serve(connection, models_dir: str, version: str) -> None:
+    """A worker's loop: load the model, then score whatever arrives until the pipe closes."""
+    from moderation.classifier import load_model
+
+    try:
+        model = load_model(Path(models_dir), version)
+    except Exception as error:  # noqa: BLE001 - reported to the parent, which keeps scoring in process
+        connection.send(("failed", f"{type(error).__name__}: {error}"))
+        return
+    connection.send(("ready", model.version))
+    while True:
+        try:
+            content, author_name, author_url = connection.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            connection.send(("ok", model.score(content, author_name=author_name, author_url=author_url)))
+        except Exception as error:  # noqa: BLE001 - one comment's failure is that comment's
+            connection.send(("error", f"{type(error).__name__}: {error}"))
+
+
+class WorkerFailed(RuntimeError):
+    """The worker died or failed on this comment; the comment is accepted unscored."""
+
+
+class _Worker:
+    def __init__(self, context, source: tuple[str, str]) -> None:
+        self.connection, child = context.Pipe()
+        self.process = context.Process(target=_serve, args=(child, *source), name="moderation-scoring", daemon=True)
+        self.process.start()
+        child.close()
+
+    def wait_ready(self, timeout: float) -> bool:
+        if not self.connection.poll(timeout):
+            return False
+        try:
+            status, detail = self.connection.recv()
+        except (EOFError, OSError):
+            return False
+        if status != "ready":
+            log.warning("scoring worker could not load the model: %s", detail)
+        return status == "ready"
+
+    def score(self, request: tuple[str, str, str], timeout: float):
+        self.connection.send(request)
+        if not self.connection.poll(timeout):
+            raise TimeoutError(f"scoring took longer than {int(timeout * 1000)} ms")
+        status, result = self.connection.recv()
+        if status != "ok":
+            raise WorkerFailed(result)
+        return result
+
+    def stop(self) -> None:
+        try:
+            self.connection.close()
+        finally:
+            self.process.kill()
+            self.process.join(5)
+
+
+class ScoringPool:
+    """`size` worker processes holding the current model; request threads borrow one per comment.
+
+    Until the workers have loaded a newly swapped model (a second or two), comments are scored in
+    the request thread as before. A worker that overruns the budget is killed and replaced, which
+    a thread never could be."""
+
+    START_TIMEOUT_S = 120.0
+    RETRY_AFTER_FAILURE_S = 60.0  # workers that could not start are not respawned on every comment
+
+    def __init__(self, size: int, timeout_s: float) -> None:
+        self.size, self.timeout_s = size, timeout_s
+        self._context = multiprocessing.get_context("spawn")  # the server already runs threads: no fork
+        self._lock = threading.Lock()
+        self._source: tuple[str, str] | None = None  # what the idle workers hold
+        self._idle: queue.SimpleQueue = queue.SimpleQueue()
+        self._loading: tuple[str, str] | None = None
+        self._failed: tuple[tuple[str, str], float] | None = None  # (source, when) of the last failed start
+        self._closed = False
+
+    def score(self, model, content: str, author_name: str = "", author_url: str = ""):
+        """The model's ScoreResult for one comment, from a worker when one holds this model."""
+        source = getattr(model, "source", None)
+        if source is None or source != self._source:
+            self._load_soon(source)
+            return model.score(content, author_name=author_name, author_url=author_url)
+        try:
+            worker = self._idle.get(timeout=self.timeout_s)
+        except queue.Empty:
+            raise TimeoutError(f"no scoring worker free within {int(self.timeout_s * 1000)} ms") from None
+        try:
+            result = worker.score((content, author_name, author_url), self.timeout_s)
+        except (TimeoutError, EOFError, OSError) as error:
+            self._replace(worker, source)
+            if isinstance(error, TimeoutError):
+                raise
+            raise WorkerFailed(f"scoring worker stopped: {type(error).__name__}") from error
+        self._give_back(worker, source)
+        return result
+
+    def holds(self, model) -> bool:
+        """Whether this model is scored in the workers now (False: in process, while they load)."""
+        source = getattr(model, "source", None)
+        return source is not None and source == self._source
+
+    def pids(self) -> list[int]:
+        """Process ids of the workers idle right now (supervision, tests)."""
+        workers = []
+        while True:
+            try:
+                workers.append(self._idle.get_nowait())
+            except queue.Empty:
+                break
+        for worker in workers:
+            self._idle.put(worker)
+        return [worker.process.pid for worker in workers]
+
+    def prepare(self, model) -> None:
+        """Start loading this model in the workers (scoring goes on in process meanwhile)."""
+        self._load_soon(getattr(model, "source", None))
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed, self._source = True, None
+        self._drain()
+
+    def _give_back(self, worker: _Worker, source) -> None:
+        if source == self._source and not self._closed:
+            self._idle.put(worker)
+        else:  # the model changed meanwhile: this worker holds the old one
+            worker.stop()
+
+    def _replace(self, worker: _Worker, source) -> None:
+        worker.stop()
+        threading.Thread(target=self._start_one, args=(source,), name="scoring-worker-start", daemon=True).start()
+
+    def _start_one(self, source) -> None:
+        worker = _Worker(self._context, source)
+        if worker.wait_ready(self.START_TIMEOUT_S):
+            self._give_back(worker, source)
+        else:
+            worker.stop()
+
+    def _load_soon(self, source) -> None:
+        with self._lock:
+            if source is None or self._closed or self._loading == source:
+                return
+            if self._failed is not None and self._failed[0] == source \
+                    and time.monotonic() - self._failed[1] < self.RETRY_AFTER_FAILURE_S:
+                return
+            self._loading = source
+        threading.Thread(target=self._load, args=(source,), name="scoring-workers-load", daemon=True).start()
+
+    def _load(self, source) -> None:
+        workers = [_Worker(self._context, source) for _ in range(self.size)]
+        ready = [worker for worker in workers if worker.wait_ready(self.START_TIMEOUT_S)]
+        for worker in workers:
+            if worker not in ready:
+                worker.stop()
+        with self._lock:
+            self._loading = None
+            if not ready:
+                self._failed = (source, time.monotonic())
+                log.warning("scoring workers could not start with model %s; scoring in process", source[1])
+            if self._closed or not ready:
+                for worker in ready:
+                    worker.stop()
+                return
+            old, self._source = self._source, source
+        self._drain()  # the previous model's idle workers; busy ones stop when given back
+        for worker in ready:
+            self._idle.put(worker)
+        log.info("scoring in %d worker processes with model %s (was %s)", len(ready), source[1],
+                 old[1] if old else "in process")
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                self._idle.get_nowait().stop()
+            except queue.Empty:
+                return
+
+
+class PooledScorer:
+    """What intake scores with: the holder's model, scored by the pool (same version and thresholds)."""
+
+    def __init__(self, model, pool: ScoringPool) -> None:
+        self.model, self.pool = model, pool
+        self.version = model.version
+        self.thresholds = model.thresholds
+
+    def score(self, content: str, author_name: str = "", author_url: str = ""):
+        return self.pool.score(self.model, content, author_name, author_url)
+
+
+def start_scoring_pool(app, size: int) -> ScoringPool:
+    """Score this process's intake in `size` worker processes; they load the current model now."""
+    holder = app.extensions["moderation.models"]
+    pool = ScoringPool(size, app.config["MODERATION_SCORING_TIMEOUT_MS"] / 1000)
+    holder.score_in(pool)
+    if holder.current is not None:
+        pool.prepare(holder.current)
+    app.extensions["moderation.scoring_pool"] = pool
+    return pool

@@ -1,0 +1,114 @@
+"""Scoring in worker processes: the same results as in process, and a stuck or dead worker costs one comment's score, never the comment."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from moderation.classifier import load_model
+from moderation.config import REPO_MODELS_DIR
+from moderation.core.models import Comment
+from moderation.extensions import db
+from moderation.scoring_pool import PooledScorer, ScoringPool, WorkerFailed, start_scoring_pool
+from tests.conftest import valid_comment
+
+TEXTS = [  # hand-written, one per language, not evaluation data
+    ("Très bon article, merci à la rédaction pour ce travail sérieux.", "Amina", ""),
+    ("Achetez pas cher !!! www.promo-casa.ma livraison gratuite", "Promo", "http://promo-casa.ma"),
+    ("هذا المقال رائع، شكرا جزيلا", "Karim", ""),
+    ("wakha hadchi mzyan bzaf, 3ajbni l'article", "Youssef", ""),
+    ("You are an idiot and should shut up", "Troll", ""),
+]
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model(REPO_MODELS_DIR)
+
+
+def _wait(condition, seconds: float = 120.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "scoring workers did not start"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def pool(model):
+    pool = ScoringPool(1, timeout_s=2.0)
+    pool.prepare(model)
+    _wait(lambda: pool.holds(model) and pool.pids())
+    yield pool
+    pool.close()
+
+
+def test_workers_give_the_same_scores_languages_and_explanations_as_the_process(model, pool):
+    scorer = PooledScorer(model, pool)
+    for content, name, url in TEXTS:
+        assert scorer.score(content, name, url) == model.score(content, author_name=name, author_url=url)
+    assert (scorer.version, scorer.thresholds) == (model.version, model.thresholds)
+
+
+def test_until_the_workers_hold_a_model_it_is_scored_in_process(model):
+    pool = ScoringPool(1, timeout_s=2.0)
+    try:
+        content, name, url = TEXTS[1]
+        assert not pool.holds(model)
+        assert pool.score(model, content, name, url) == model.score(content, author_name=name, author_url=url)
+    finally:
+        pool.close()
+
+
+def test_a_stuck_worker_times_out_within_budget_and_is_replaced(model, pool):
+    (stuck,) = pool.pids()
+    os.kill(stuck, signal.SIGSTOP)
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        pool.score(model, *TEXTS[0])
+    assert time.monotonic() - started < 4  # the 2 s budget, not a hang
+    _wait(lambda: pool.pids() and pool.pids() != [stuck])
+    assert pool.score(model, *TEXTS[0]) == model.score(TEXTS[0][0], author_name=TEXTS[0][1])
+
+
+def test_a_dead_worker_fails_one_comment_and_is_replaced(model, pool):
+    (dead,) = pool.pids()
+    os.kill(dead, signal.SIGKILL)
+    time.sleep(0.2)
+    with pytest.raises(WorkerFailed):
+        pool.score(model, *TEXTS[2])
+    _wait(lambda: pool.pids() and pool.pids() != [dead])
+    assert pool.score(model, *TEXTS[2]).language == model.score(TEXTS[2][0], author_name=TEXTS[2][1]).language
+
+
+def test_intake_through_the_workers_stores_the_scores_and_a_dead_worker_leaves_the_comment_unscored(make_app, model):
+    app = make_app(LOAD_MODEL=True, SCORING_TIMEOUT_MS=2000)
+    from moderation.core.sites import create_site
+
+    with app.app_context():
+        _site, key = create_site(db.session, "Le Site")
+    auth = {"Authorization": f"Bearer {key}"}
+    pool = start_scoring_pool(app, 1)
+    try:
+        holder = app.extensions["moderation.models"]
+        _wait(lambda: pool.holds(holder.current) and pool.pids())
+        client = app.test_client()
+        content = TEXTS[1][0]
+        scored = client.post("/api/v1/comments", json=valid_comment(content=content), headers=auth)
+        assert scored.status_code == 202
+        os.kill(pool.pids()[0], signal.SIGKILL)
+        time.sleep(0.2)
+        unscored = client.post("/api/v1/comments", json=valid_comment(content="Encore un avis", author_email="b@example.org"),
+                               headers=auth)
+        assert unscored.status_code == 202  # the comment is accepted all the same
+        with app.app_context():
+            first = db.session.get(Comment, scored.get_json()["id"])
+            second = db.session.get(Comment, unscored.get_json()["id"])
+            assert first.spam_score == pytest.approx(model.score(content, author_name="Amina").spam, abs=1e-12)
+            assert first.unscored_reason is None
+            assert second.spam_score is None and second.unscored_reason.startswith("scoring failed")
+            assert db.session.scalar(sa.select(sa.func.count()).select_from(Comment)) == 2
+    finally:
+        pool.close()
