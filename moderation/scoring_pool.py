@@ -113,6 +113,9 @@ class ScoringPool:
             raise TimeoutError(f"no scoring worker free within {int(self.timeout_s * 1000)} ms") from None
         try:
             result = worker.score((content, author_name, author_url), self.timeout_s)
+        except WorkerFailed:
+            self._give_back(worker, source)  # the model failed on this comment; the worker is fine
+            raise
         except (TimeoutError, EOFError, OSError) as error:
             self._replace(worker, source)
             if isinstance(error, TimeoutError):
@@ -161,8 +164,12 @@ class ScoringPool:
         worker = _Worker(self._context, source)
         if worker.wait_ready(self.START_TIMEOUT_S):
             self._give_back(worker, source)
-        else:
-            worker.stop()
+            return
+        worker.stop()
+        with self._lock:  # workers cannot start any more: score in process rather than wait for none
+            if self._source == source:
+                self._source, self._failed = None, (source, time.monotonic())
+        self._drain()
 
     def _load_soon(self, source) -> None:
         with self._lock:

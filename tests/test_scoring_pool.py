@@ -112,3 +112,34 @@ def test_intake_through_the_workers_stores_the_scores_and_a_dead_worker_leaves_t
             assert db.session.scalar(sa.select(sa.func.count()).select_from(Comment)) == 2
     finally:
         pool.close()
+
+
+def test_a_comment_the_model_fails_on_costs_its_score_but_not_the_worker(model, pool):
+    (worker,) = pool.pids()
+    with pytest.raises(WorkerFailed):
+        pool.score(model, 12345, "", "")  # not text: the model raises in the worker
+    assert pool.pids() == [worker]
+    assert pool.score(model, *TEXTS[3]) == model.score(TEXTS[3][0], author_name=TEXTS[3][1])
+
+
+def test_when_workers_can_no_longer_start_scoring_goes_back_in_process(tmp_path):
+    import shutil
+
+    copy = tmp_path / "models"
+    shutil.copytree(REPO_MODELS_DIR, copy)
+    model = load_model(copy)
+    pool = ScoringPool(1, timeout_s=2.0)
+    try:
+        pool.prepare(model)
+        _wait(lambda: pool.holds(model) and pool.pids())
+        shutil.rmtree(copy)  # the artifact is gone: a replacement cannot load it
+        os.kill(pool.pids()[0], signal.SIGKILL)
+        time.sleep(0.2)
+        with pytest.raises(WorkerFailed):
+            pool.score(model, *TEXTS[0])
+        _wait(lambda: not pool.holds(model))
+        started = time.monotonic()
+        assert pool.score(model, *TEXTS[0]) == model.score(TEXTS[0][0], author_name=TEXTS[0][1])
+        assert time.monotonic() - started < 1  # in process, not waiting for a worker that never comes
+    finally:
+        pool.close()
