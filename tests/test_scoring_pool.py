@@ -95,6 +95,7 @@ def test_intake_through_the_workers_stores_the_scores_and_a_dead_worker_leaves_t
         holder = app.extensions["moderation.models"]
         _wait(lambda: pool.holds(holder.current) and pool.pids())
         client = app.test_client()
+        assert client.get("/readyz").get_json()["checks"]["scoring"] == "worker processes"
         content = TEXTS[1][0]
         scored = client.post("/api/v1/comments", json=valid_comment(content=content), headers=auth)
         assert scored.status_code == 202

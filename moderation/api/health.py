@@ -29,6 +29,9 @@ def readyz():
     holder = current_app.extensions["moderation.models"]
     if holder.current is not None:
         checks["model"] = holder.current.version
+        pool = current_app.extensions.get("moderation.scoring_pool")
+        if pool is not None:  # informative only: while workers load, comments are scored in process
+            checks["scoring"] = "worker processes" if pool.holds(holder.current) else "in process (workers loading)"
     else:
         checks["model"] = f"none ({holder.load_error or 'not loaded'})"
         # A shipped model that failed to load is not ready; a deployment without one may run unscored.
