@@ -48,6 +48,7 @@ class WorkerFailed(RuntimeError):
 
 class _Worker:
     def __init__(self, context, source: tuple[str, str]) -> None:
+        self.source = source
         self.connection, child = context.Pipe()
         self.process = context.Process(target=_serve, args=(child, *source), name="moderation-scoring", daemon=True)
         self.process.start()
@@ -111,6 +112,9 @@ class ScoringPool:
             worker = self._idle.get(timeout=self.timeout_s)
         except queue.Empty:
             raise TimeoutError(f"no scoring worker free within {int(self.timeout_s * 1000)} ms") from None
+        if worker.source != source:  # left from the previous model while the pool switches over
+            worker.stop()
+            return model.score(content, author_name=author_name, author_url=author_url)
         try:
             result = worker.score((content, author_name, author_url), self.timeout_s)
         except WorkerFailed:
@@ -151,7 +155,7 @@ class ScoringPool:
         self._drain()
 
     def _give_back(self, worker: _Worker, source) -> None:
-        if source == self._source and not self._closed:
+        if source == self._source == worker.source and not self._closed:
             self._idle.put(worker)
         else:  # the model changed meanwhile: this worker holds the old one
             worker.stop()

@@ -144,3 +144,15 @@ def test_when_workers_can_no_longer_start_scoring_goes_back_in_process(tmp_path)
         assert time.monotonic() - started < 1  # in process, not waiting for a worker that never comes
     finally:
         pool.close()
+
+
+def test_a_swapped_model_is_scored_in_process_until_the_workers_hold_it(model, pool):
+    others = sorted(p.stem for p in REPO_MODELS_DIR.glob("*.skops") if p.stem != model.version)
+    assert others, "models/ keeps an earlier version beside the current one"
+    older = load_model(REPO_MODELS_DIR, others[0])
+    before = pool.pids()
+    content, name, url = TEXTS[4]
+    assert pool.score(older, content, name, url) == older.score(content, author_name=name, author_url=url)
+    _wait(lambda: pool.holds(older) and pool.pids() and pool.pids() != before)
+    assert not pool.holds(model)
+    assert pool.score(older, content, name, url) == older.score(content, author_name=name, author_url=url)
