@@ -87,7 +87,8 @@ class ScoringPool:
 
     Until the workers have loaded a newly swapped model (a second or two), comments are scored in
     the request thread as before. A worker that overruns the budget is killed and replaced, which
-    a thread never could be."""
+    a thread never could be. Idle workers are put on the queue, and the model they hold changed,
+    only under the lock, so that close() and a swap never leave a worker behind."""
 
     START_TIMEOUT_S = 120.0
     RETRY_AFTER_FAILURE_S = 60.0  # workers that could not start are not respawned on every comment
@@ -98,16 +99,19 @@ class ScoringPool:
         self._lock = threading.Lock()
         self._source: tuple[str, str] | None = None  # what the idle workers hold
         self._idle: queue.SimpleQueue = queue.SimpleQueue()
-        self._loading: tuple[str, str] | None = None
+        self._loading: tuple[str, str] | None = None  # the model a load is running for (the latest asked)
         self._failed: tuple[tuple[str, str], float] | None = None  # (source, when) of the last failed start
         self._closed = False
 
     def score(self, model, content: str, author_name: str = "", author_url: str = ""):
-        """The model's ScoreResult for one comment, from a worker when one holds this model."""
+        """The model's ScoreResult for one comment, from a worker when one holds this model.
+
+        One budget covers waiting for a free worker and the worker's answer."""
         source = getattr(model, "source", None)
         if source is None or source != self._source:
             self._load_soon(source)
             return model.score(content, author_name=author_name, author_url=author_url)
+        deadline = time.monotonic() + self.timeout_s
         try:
             worker = self._idle.get(timeout=self.timeout_s)
         except queue.Empty:
@@ -116,16 +120,19 @@ class ScoringPool:
             worker.stop()
             return model.score(content, author_name=author_name, author_url=author_url)
         try:
-            result = worker.score((content, author_name, author_url), self.timeout_s)
+            result = worker.score((content, author_name, author_url), max(0.0, deadline - time.monotonic()))
         except WorkerFailed:
-            self._give_back(worker, source)  # the model failed on this comment; the worker is fine
+            self._give_back(worker)  # the model failed on this comment; the worker is fine
             raise
         except (TimeoutError, EOFError, OSError) as error:
-            self._replace(worker, source)
+            self._replace(worker)
             if isinstance(error, TimeoutError):
                 raise
             raise WorkerFailed(f"scoring worker stopped: {type(error).__name__}") from error
-        self._give_back(worker, source)
+        except BaseException:  # anything else leaves the pipe in an unknown state
+            self._replace(worker)
+            raise
+        self._give_back(worker)
         return result
 
     def holds(self, model) -> bool:
@@ -135,14 +142,10 @@ class ScoringPool:
 
     def pids(self) -> list[int]:
         """Process ids of the workers idle right now (supervision, tests)."""
-        workers = []
-        while True:
-            try:
-                workers.append(self._idle.get_nowait())
-            except queue.Empty:
-                break
-        for worker in workers:
-            self._idle.put(worker)
+        with self._lock:
+            workers = self._take_idle()
+            for worker in workers:
+                self._idle.put(worker)
         return [worker.process.pid for worker in workers]
 
     def prepare(self, model) -> None:
@@ -152,28 +155,58 @@ class ScoringPool:
     def close(self) -> None:
         with self._lock:
             self._closed, self._source = True, None
-        self._drain()
-
-    def _give_back(self, worker: _Worker, source) -> None:
-        if source == self._source == worker.source and not self._closed:
-            self._idle.put(worker)
-        else:  # the model changed meanwhile: this worker holds the old one
+            idle = self._take_idle()
+        for worker in idle:
             worker.stop()
 
-    def _replace(self, worker: _Worker, source) -> None:
+    def _take_idle(self) -> list[_Worker]:
+        workers = []
+        while True:
+            try:
+                workers.append(self._idle.get_nowait())
+            except queue.Empty:
+                return workers
+
+    def _give_back(self, worker: _Worker) -> None:
+        with self._lock:
+            if worker.source == self._source and not self._closed:
+                self._idle.put(worker)
+                return
+        worker.stop()  # the model changed meanwhile, or the pool closed
+
+    def _replace(self, worker: _Worker) -> None:
         worker.stop()
-        threading.Thread(target=self._start_one, args=(source,), name="scoring-worker-start", daemon=True).start()
+        threading.Thread(target=self._start_one, args=(worker.source,), name="scoring-worker-start",
+                         daemon=True).start()
+
+    def _start_workers(self, source, count: int) -> list[_Worker]:
+        """Start `count` workers on `source`; those that load it in time (the others are stopped)."""
+        started: list[_Worker] = []
+        try:
+            for _ in range(count):
+                started.append(_Worker(self._context, source))
+            ready = [worker for worker in started if worker.wait_ready(self.START_TIMEOUT_S)]
+        except Exception:  # noqa: BLE001 - out of processes, memory or descriptors: score in process
+            log.warning("scoring workers could not be started", exc_info=True)
+            ready = []
+        for worker in started:
+            if worker not in ready:
+                worker.stop()
+        return ready
 
     def _start_one(self, source) -> None:
-        worker = _Worker(self._context, source)
-        if worker.wait_ready(self.START_TIMEOUT_S):
-            self._give_back(worker, source)
+        ready = self._start_workers(source, 1)
+        for worker in ready:
+            self._give_back(worker)
+        if ready:
             return
-        worker.stop()
-        with self._lock:  # workers cannot start any more: score in process rather than wait for none
-            if self._source == source:
-                self._source, self._failed = None, (source, time.monotonic())
-        self._drain()
+        with self._lock:  # the current model's workers cannot start any more: score in process
+            if self._source != source:
+                return  # a replacement for a model no longer in use: nothing to undo
+            self._source, self._failed = None, (source, time.monotonic())
+            idle = self._take_idle()
+        for worker in idle:
+            worker.stop()
 
     def _load_soon(self, source) -> None:
         with self._lock:
@@ -186,33 +219,27 @@ class ScoringPool:
         threading.Thread(target=self._load, args=(source,), name="scoring-workers-load", daemon=True).start()
 
     def _load(self, source) -> None:
-        workers = [_Worker(self._context, source) for _ in range(self.size)]
-        ready = [worker for worker in workers if worker.wait_ready(self.START_TIMEOUT_S)]
-        for worker in workers:
-            if worker not in ready:
-                worker.stop()
+        ready = self._start_workers(source, self.size)
         with self._lock:
-            self._loading = None
-            if not ready:
-                self._failed = (source, time.monotonic())
-                log.warning("scoring workers could not start with model %s; scoring in process", source[1])
-            if self._closed or not ready:
+            superseded = self._loading != source  # another model was asked for meanwhile
+            if not superseded:
+                self._loading = None
+                if not ready:
+                    self._failed = (source, time.monotonic())
+            if self._closed or superseded or not ready:
+                unwanted, ready = ready, []
+            else:
+                old, self._source = self._source, source
+                unwanted = self._take_idle()  # the previous model's; busy ones stop when given back
                 for worker in ready:
-                    worker.stop()
-                return
-            old, self._source = self._source, source
-        self._drain()  # the previous model's idle workers; busy ones stop when given back
-        for worker in ready:
-            self._idle.put(worker)
-        log.info("scoring in %d worker processes with model %s (was %s)", len(ready), source[1],
-                 old[1] if old else "in process")
-
-    def _drain(self) -> None:
-        while True:
-            try:
-                self._idle.get_nowait().stop()
-            except queue.Empty:
-                return
+                    self._idle.put(worker)
+        for worker in unwanted:
+            worker.stop()
+        if ready:
+            log.info("scoring in %d worker processes with model %s (was %s)", len(ready), source[1],
+                     old[1] if old else "in process")
+        elif not superseded:
+            log.warning("scoring workers could not start with model %s; scoring in process", source[1])
 
 
 class PooledScorer:

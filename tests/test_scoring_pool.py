@@ -45,11 +45,82 @@ def pool(model):
     pool.close()
 
 
+class _NotInProcess:
+    """The model as the pool sees it, except that scoring it in this process fails the test."""
+
+    def __init__(self, model) -> None:
+        self.source, self.version, self.thresholds = model.source, model.version, model.thresholds
+
+    def score(self, *args, **kwargs):
+        raise AssertionError("scored in the test process, not by a worker")
+
+
 def test_workers_give_the_same_scores_languages_and_explanations_as_the_process(model, pool):
-    scorer = PooledScorer(model, pool)
+    scorer = PooledScorer(_NotInProcess(model), pool)
     for content, name, url in TEXTS:
         assert scorer.score(content, name, url) == model.score(content, author_name=name, author_url=url)
     assert (scorer.version, scorer.thresholds) == (model.version, model.thresholds)
+
+
+def test_concurrent_requests_share_the_workers_and_each_gets_its_own_result(model):
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ScoringPool(2, timeout_s=5.0)
+    try:
+        pool.prepare(model)
+        _wait(lambda: pool.holds(model) and len(pool.pids()) == 2)
+        texts = [(f"{content} {n}", name, url) for n in range(10) for content, name, url in TEXTS]
+        with ThreadPoolExecutor(8) as threads:
+            results = list(threads.map(lambda text: pool.score(_NotInProcess(model), *text), texts))
+        assert results == [model.score(c, author_name=n, author_url=u) for c, n, u in texts]
+        assert len(pool.pids()) == 2  # every worker came back
+    finally:
+        pool.close()
+
+
+def test_a_swap_while_the_workers_load_ends_with_the_newer_model_and_no_extra_processes(model):
+    import multiprocessing
+
+    older = load_model(REPO_MODELS_DIR, _other_version(model))
+    pool = ScoringPool(2, timeout_s=2.0)
+    try:
+        pool.prepare(model)
+        pool.prepare(older)  # the watcher swapped before the first load finished
+        _wait(lambda: pool.holds(older) and len(pool.pids()) == 2)
+        time.sleep(1)  # let the superseded load finish and clean up
+        assert pool.holds(older) and not pool.holds(model)
+        assert len(multiprocessing.active_children()) == 2
+    finally:
+        pool.close()
+
+
+def test_workers_that_cannot_be_started_leave_scoring_in_process_and_can_be_retried(model, monkeypatch):
+    from moderation import scoring_pool
+
+    real_worker = scoring_pool._Worker
+
+    def no_more_processes(*args, **kwargs):
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(scoring_pool, "_Worker", no_more_processes)
+    monkeypatch.setattr(ScoringPool, "RETRY_AFTER_FAILURE_S", 0.0)
+    pool = ScoringPool(1, timeout_s=2.0)
+    try:
+        pool.prepare(model)
+        time.sleep(0.5)
+        assert not pool.holds(model) and pool.pids() == []
+        assert pool.score(model, *TEXTS[0]) == model.score(TEXTS[0][0], author_name=TEXTS[0][1])
+        monkeypatch.setattr(scoring_pool, "_Worker", real_worker)
+        pool.prepare(model)  # the failed load released its claim: a later one can run
+        _wait(lambda: pool.holds(model) and pool.pids())
+    finally:
+        pool.close()
+
+
+def test_a_failed_replacement_for_a_model_no_longer_in_use_leaves_the_current_workers_alone(model, pool, tmp_path):
+    before = pool.pids()
+    pool._start_one((str(tmp_path), "gone"))  # what a replacement thread does for a pruned old model
+    assert pool.holds(model) and pool.pids() == before
 
 
 def test_until_the_workers_hold_a_model_it_is_scored_in_process(model):
@@ -146,10 +217,14 @@ def test_when_workers_can_no_longer_start_scoring_goes_back_in_process(tmp_path)
         pool.close()
 
 
-def test_a_swapped_model_is_scored_in_process_until_the_workers_hold_it(model, pool):
+def _other_version(model) -> str:
     others = sorted(p.stem for p in REPO_MODELS_DIR.glob("*.skops") if p.stem != model.version)
     assert others, "models/ keeps an earlier version beside the current one"
-    older = load_model(REPO_MODELS_DIR, others[0])
+    return others[0]
+
+
+def test_a_swapped_model_is_scored_in_process_until_the_workers_hold_it(model, pool):
+    older = load_model(REPO_MODELS_DIR, _other_version(model))
     before = pool.pids()
     content, name, url = TEXTS[4]
     assert pool.score(older, content, name, url) == older.score(content, author_name=name, author_url=url)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 _TABLE = Comment.__table__
 _COLUMNS = _TABLE.c
 _DUPLICATE_KEY = ("site_id", "article_id", "author_email", "content_hash")
+_DUPLICATE_CONSTRAINT = "uq_comment_duplicate"  # models.Comment's UniqueConstraint on _DUPLICATE_KEY
 _FIELDS = ("article_id", "author_name", "author_email", "content", "article_url", "article_title", "parent_id",
            "author_url", "author_ip", "author_user_agent", "referrer", "language")
 _SCORE_COLUMNS = ("spam_score", "abuse_score", "detected_language", "model_version", "explanation")
@@ -153,6 +154,14 @@ def _duplicate() -> DuplicateComment:
     return DuplicateComment("the same author already posted this comment on this article")
 
 
+def _is_duplicate_key(error: sa_exc.IntegrityError) -> bool:
+    """The unique key of comments, not some other constraint (a foreign key, say): only then is
+    another try with ON CONFLICT worth it."""
+    orig = error.orig
+    constraint = getattr(getattr(orig, "diag", None), "constraint_name", None)
+    return getattr(orig, "sqlstate", None) == "23505" and constraint == _DUPLICATE_CONSTRAINT
+
+
 def write_batch(session: Session, batch: list[Submission], interval: dt.timedelta
                 ) -> list[AcceptedComment | ModerationError]:
     """Several submissions in one transaction and one commit (group commit): each gets its comment or
@@ -164,8 +173,8 @@ def write_batch(session: Session, batch: list[Submission], interval: dt.timedelt
     chained = session.get_bind().dialect.name == "postgresql" and len(batch) <= DriverInserts.MAX_ROWS
     try:
         results = _write_batch(session, batch, interval, chained)
-    except sa_exc.IntegrityError:
-        if not chained:
+    except sa_exc.IntegrityError as error:
+        if not chained or not _is_duplicate_key(error):
             raise
         # Another process stored one of these comments between the look-up and the INSERT: the
         # INSERT with ON CONFLICT settles which are duplicates, row by row.
