@@ -210,8 +210,8 @@ class ScoringPool:
 
     def _load_soon(self, source) -> None:
         with self._lock:
-            if source is None or self._closed or self._loading == source:
-                return
+            if source is None or self._closed or source in (self._loading, self._source):
+                return  # no model, closed, already loading it, or the workers hold it already
             if self._failed is not None and self._failed[0] == source \
                     and time.monotonic() - self._failed[1] < self.RETRY_AFTER_FAILURE_S:
                 return
