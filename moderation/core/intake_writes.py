@@ -39,9 +39,9 @@ _DECISION_COLUMNS = ("comment_id", "actor", "action", "from_status", "to_status"
 _INSERT_DECISIONS = DriverInserts(Decision.__table__, _DECISION_COLUMNS)
 # PostgreSQL: comments (ids drawn beforehand), decisions and events in one statement (postgres_intake).
 _CHAINED_INSERTS = postgres_intake.ChainedInserts(
-    ("c_", DriverInserts(_TABLE, ("id", *_COMMENT_COLUMNS), bind_prefix="c_")),
-    ("d_", DriverInserts(Decision.__table__, _DECISION_COLUMNS, bind_prefix="d_")),
-    ("e_", DriverInserts(OutboxEvent.__table__, outbox.EVENT_COLUMNS, bind_prefix="e_")),
+    DriverInserts(_TABLE, ("id", *_COMMENT_COLUMNS), bind_prefix="c_"),
+    DriverInserts(Decision.__table__, _DECISION_COLUMNS, bind_prefix="d_"),
+    DriverInserts(OutboxEvent.__table__, outbox.EVENT_COLUMNS, bind_prefix="e_"),
 )
 
 
@@ -150,6 +150,11 @@ def _insert_comments(session: Session, rows: list[dict]) -> list[int | None]:
     return _INSERT_COMMENT.run(connection, rows)
 
 
+def _duplicate_key(submission: Submission) -> tuple:
+    """The values of _DUPLICATE_KEY for this submission."""
+    return submission.site.id, submission.data["article_id"], submission.data["author_email"], submission.digest
+
+
 def _duplicate() -> DuplicateComment:
     return DuplicateComment("the same author already posted this comment on this article")
 
@@ -192,8 +197,7 @@ def _write_batch(session: Session, batch: list[Submission], interval: dt.timedel
         flood_query = _FloodWindow.query(connection, batch, interval)
         lookups = None
         if chained:
-            keys = [(s.site.id, s.data["article_id"], s.data["author_email"], s.digest) for s in batch]
-            lookups = postgres_intake.look_up(connection, keys, flood_query)
+            lookups = postgres_intake.look_up(connection, [_duplicate_key(s) for s in batch], flood_query)
             flood = _FloodWindow(interval, lookups.recent)
         else:
             flood = _FloodWindow(interval, flood_query[0].run(connection, flood_query[1]) if flood_query else [])
@@ -211,7 +215,7 @@ def _write_batch(session: Session, batch: list[Submission], interval: dt.timedel
             verdict = decide(submission.scores, submission.policy, submission.unscored_reason, signals)
             values = _values(submission, verdict)
             if lookups is not None:
-                key = (submission.site.id, data["article_id"], data["author_email"], submission.digest)
+                key = _duplicate_key(submission)
                 if key in lookups.existing:  # stored before, or earlier in this batch
                     results[index] = _duplicate()
                     continue
@@ -226,7 +230,7 @@ def _write_batch(session: Session, batch: list[Submission], interval: dt.timedel
     return results
 
 
-def _follow_ups(session: Session, accepted: list, ids: list[int | None], results: list) -> tuple[list, list]:
+def _follow_ups(accepted: list, ids: list[int | None], results: list) -> tuple[list, list]:
     """Each new comment's result, "received" decision and event; the refusal of a duplicate (id None)."""
     decisions, events = [], []
     for (index, submission, verdict, values), comment_id in zip(accepted, ids):
@@ -255,7 +259,7 @@ def _complete_idempotency_keys(session: Session, accepted: list, results: list) 
 
 def _store(session: Session, accepted: list, results: list) -> None:
     ids = _insert_comments(session, [values for _, _, _, values in accepted])
-    decisions, events = _follow_ups(session, accepted, ids, results)
+    decisions, events = _follow_ups(accepted, ids, results)
     if decisions:
         connection = session.connection()
         _INSERT_DECISIONS.run(connection, decisions)
@@ -266,7 +270,7 @@ def _store(session: Session, accepted: list, results: list) -> None:
 def _store_chained(session: Session, accepted: list, results: list) -> None:
     """PostgreSQL: the comments, with the ids drawn in look_up, their decisions and events in one statement."""
     comments = [values for _, _, _, values in accepted]
-    decisions, events = _follow_ups(session, accepted, [values["id"] for values in comments], results)
+    decisions, events = _follow_ups(accepted, [values["id"] for values in comments], results)
     _CHAINED_INSERTS.run(session.connection(), comments, decisions, outbox.event_rows(events, None))
     outbox.written(session)
     _complete_idempotency_keys(session, accepted, results)

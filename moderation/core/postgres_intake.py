@@ -72,12 +72,12 @@ class ChainedInserts:
     statement, so decisions may refer to comments inserted beside them). Rows of each table are
     given in full, ids included: nothing needs to come back."""
 
-    def __init__(self, *inserts: tuple[str, DriverInserts]) -> None:
-        self.inserts = inserts  # (bind prefix, inserts compiled with that prefix)
+    def __init__(self, *inserts: DriverInserts) -> None:
+        self.inserts = inserts  # each compiled with its own bind prefix, so that the names stay apart
         self._sql: dict[tuple[int, ...], str] = {}
 
     def run(self, connection: Connection, *tables_rows: list[dict]) -> None:
-        compiled = [inserts.for_rows(connection, len(rows)) for (_prefix, inserts), rows in zip(self.inserts, tables_rows)]
+        compiled = [inserts.for_rows(connection, len(rows)) for inserts, rows in zip(self.inserts, tables_rows)]
         shape = tuple(len(rows) for rows in tables_rows)
         sql = self._sql.get(shape)
         if sql is None:
