@@ -3,7 +3,9 @@
 Run from the repository root, after `git worktree add ../base <commit>`:
     .venv/bin/python bench/intake_ab.py --database sqlite --rounds 3 ../base .
 Each checkout is put first on PYTHONPATH when its service starts; medians of the ratios are
-printed at the end. On a machine whose speed drifts within minutes, this compares code better
+printed at the end. A checkout may carry environment settings for its service, to compare
+settings of one checkout:  . .@MODERATION_INTAKE_WRITER=thread
+On a machine whose speed drifts within minutes, this compares code better
 than two runs of bench/intake.py taken apart.
 """
 from __future__ import annotations
@@ -27,16 +29,28 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--scoring", action="store_true", help="with the shipped classifier")
     args = parser.parse_args()
-    roots = [str(Path(root).resolve()) for root in args.checkouts]
+    variants = {}
+    for spec in args.checkouts:
+        root, _, settings = spec.partition("@")
+        environment = dict(item.split("=", 1) for item in settings.split(",") if item)
+        variants[spec] = (str(Path(root).resolve()), environment)
+    roots = list(variants)
     ceiling, ceiling_port = intake.start_ceiling(8)
     ratios: dict[str, list[float]] = {root: [] for root in roots}
     try:
         for round_ in range(args.rounds):
             for root in roots:
-                os.environ["PYTHONPATH"] = root
+                path, environment = variants[root]
+                saved = dict(os.environ)
+                os.environ.update(PYTHONPATH=path, **environment)
                 with tempfile.TemporaryDirectory() as tmp:
-                    service, port, key = intake.start_service(args.database, False, Path(tmp))
+                    try:
+                        service, port, key = intake.start_service(args.database, args.scoring, Path(tmp))
+                    finally:
+                        os.environ.clear()
+                        os.environ.update(saved)
                     try:
                         base = run(ceiling_port, args.concurrency, args.seconds, {})
                         ours = run(port, args.concurrency, args.seconds, {"Authorization": f"Bearer {key}"})

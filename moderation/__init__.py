@@ -129,6 +129,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         holder.load(app.config["MODERATION_MODELS_DIR"], app.config["MODERATION_MODEL_VERSION"],
                     required=app.config["MODERATION_MODEL_REQUIRED"])
     app.extensions["moderation.models"] = holder
+    # What this app was built from, so that a child process (moderation.intake_process) builds the same.
+    app.extensions["moderation.config_overrides"] = dict(test_config or {})
     app.extensions["moderation.intake_settings"] = IntakeSettings(
         policy=PolicySettings(auto_approve=app.config["MODERATION_AUTO_APPROVE"],
                               auto_spam=app.config["MODERATION_AUTO_SPAM"]),

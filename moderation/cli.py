@@ -63,7 +63,7 @@ def serve(host: str, port: int, threads: int) -> None:
     if os.environ.get("MODERATION_GROUP_COMMIT", "true").strip().lower() in {"1", "true", "yes", "on"}:
         from moderation.intake_writer import start_intake_writer
 
-        start_intake_writer(app)
+        start_intake_writer(app, process=_writer_in_process(app))
     processes = app.config["MODERATION_SCORING_PROCESSES"]
     if processes > 0:
         from moderation.scoring_pool import start_scoring_pool
@@ -78,6 +78,13 @@ def serve(host: str, port: int, threads: int) -> None:
         app, host=host, port=port, threads=threads,
         max_request_body_size=1024 * 1024, ident="moderation", clear_untrusted_proxy_headers=True,
     )
+
+
+def _writer_in_process(app) -> bool:
+    choice = app.config["MODERATION_INTAKE_WRITER"]
+    if choice == "auto":
+        return not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+    return choice == "process"
 
 
 class _OncePer(logging.Filter):

@@ -17,6 +17,15 @@ def _int(value: str) -> int:
     return int(value.strip())
 
 
+def _choice(*allowed: str):
+    def parse(value: str) -> str:
+        value = value.strip().lower()
+        if value not in allowed:
+            raise ValueError(f"expected one of {', '.join(allowed)}, got {value!r}")
+        return value
+    return parse
+
+
 def _float(value: str) -> float:
     return float(value.strip())
 
@@ -40,6 +49,11 @@ SETTINGS: dict[str, tuple[object, object]] = {
     # the request threads. Each holds its own copy of the model (~290 MB resident). Three beat two
     # on 2 cores (bench/README.md, "Intake": a request waits less often for a free worker).
     "SCORING_PROCESSES": (3, _int),
+    # Where `serve` writes intake batches: "process" (a child, moderation/intake_process.py),
+    # "thread" (moderation/intake_writer.py) or "auto": a child on PostgreSQL, where it served
+    # 40-45 % more comments, a thread on SQLite, where it served no more and where writers of one
+    # process queue on a lock instead of SQLite's busy timeout (bench/README.md, "Intake").
+    "INTAKE_WRITER": ("auto", _choice("auto", "process", "thread")),
     "EMAIL_CHECK_DELIVERABILITY": (False, _bool),
     "FLOOD_INTERVAL_SECONDS": (15, _int),
     "RATELIMIT_INTAKE": ("600 per minute", str),

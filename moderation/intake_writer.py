@@ -71,8 +71,10 @@ class _Answer:
         self.error = error
         self._ready.release()
 
-    def wait(self) -> AcceptedComment:
-        self._ready.acquire()
+    def wait(self, timeout: float = -1) -> AcceptedComment:
+        """The result, or the error raised; TimeoutError if `timeout` seconds pass first."""
+        if not self._ready.acquire(timeout=timeout):
+            raise TimeoutError()
         if self.error is not None:
             raise self.error
         return self.result  # type: ignore[return-value]
@@ -128,22 +130,63 @@ class _HeldSession:
                     log.debug("intake writer: closing the held connection failed", exc_info=True)
 
 
+class BatchStore:
+    """Writes one batch in one transaction on a held connection; never raises.
+
+    Used by the writer thread (in this process) and by the writer process (moderation.intake_process)."""
+
+    def __init__(self, engine, flood_interval, analyze_after: int = 1000) -> None:
+        self.flood_interval = flood_interval
+        self.held = _HeldSession(engine)
+        self.statistics = _YoungTableStatistics(analyze_after) if engine.dialect.name == "postgresql" else None
+
+    def write(self, batch: list[Submission]) -> list[AcceptedComment | BaseException]:
+        """Each submission's comment, refusal or error, in order."""
+        try:
+            return self._write(batch)
+        except BaseException as error:  # noqa: BLE001 - the writer must outlive any one batch
+            log.exception("intake writer: unexpected error")
+            self.held.drop()
+            return [error] * len(batch)
+
+    def _write(self, batch: list[Submission]) -> list[AcceptedComment | BaseException]:
+        try:
+            session = self.held.get()
+            results = write_batch(session, batch, self.flood_interval)
+        except Exception as error:
+            self.held.drop()
+            if len(batch) > 1 and not isinstance(error, DatabaseUnavailable):
+                # A submission that fails in an unexpected way must not take the others with it.
+                return [result for one in batch for result in self._write([one])]
+            return [error] * len(batch)
+        if self.statistics is not None:
+            self.statistics.note(session, sum(not isinstance(result, Exception) for result in results))
+        return results
+
+    def close(self) -> None:
+        self.held.drop()
+
+
 class IntakeWriter:
     """Request threads parse, validate and score in parallel, then hand the comment over and wait.
 
     One thread writes whatever has queued meanwhile in one transaction with one commit: on SQLite
     that is one connection with a warm page cache and no queue of writers taking turns on the
     write lock, on PostgreSQL one commit (one WAL flush) for many comments. A request still gets
-    its answer only once its comment is committed. Under light load a batch is one comment."""
+    its answer only once its comment is committed. Under light load a batch is one comment.
+    (`serve` runs moderation.intake_process.ProcessWriter instead, which does this in a child.)"""
 
     def __init__(self, app, settings: IntakeSettings, max_batch: int = 64, analyze_after: int = 1000) -> None:
         self.app, self.settings, self.max_batch, self.analyze_after = app, settings, max_batch, analyze_after
         self.queue: queue.SimpleQueue = queue.SimpleQueue()
         self.thread: threading.Thread | None = None
-        self.statistics: _YoungTableStatistics | None = None
-        self.held: _HeldSession | None = None
+        self.store = None
         self._accepting = threading.Lock()
         self._closed = False
+
+    @property
+    def held(self) -> _HeldSession | None:
+        return getattr(self.store, "held", None)
 
     def start(self) -> "IntakeWriter":
         self.thread = threading.Thread(target=self._run, name="intake-writer", daemon=True)
@@ -175,9 +218,7 @@ class IntakeWriter:
         from moderation.extensions import db
 
         with self.app.app_context():
-            if db.engine.dialect.name == "postgresql":
-                self.statistics = _YoungTableStatistics(self.analyze_after)
-            self.held = _HeldSession(db.engine)
+            self.store = BatchStore(db.engine, self.settings.flood_interval, self.analyze_after)
             stopping = False
             while not stopping:
                 item = self.queue.get()
@@ -193,7 +234,7 @@ class IntakeWriter:
                         stopping = True
                         break
                     batch.append(item)
-                self._write_safely(batch)
+                self._write(batch)
             with self._accepting:
                 self._closed = True
             # Whatever was queued after the stop marker is still written: its request is waiting.
@@ -203,45 +244,32 @@ class IntakeWriter:
                 except queue.Empty:
                     break
                 if item is not _STOP:
-                    self._write_safely([item])
-            self.held.drop()
-
-    def _write_safely(self, batch: list[tuple[Submission, _Answer]]) -> None:
-        try:
-            self._write(batch)
-        except BaseException as error:  # noqa: BLE001 - the thread must outlive any one batch
-            log.exception("intake writer: unexpected error")
-            self.held.drop()
-            for _submission, answer in batch:
-                if not answer.done():
-                    answer.set_exception(error)
+                    self._write([item])
+            self.store.close()
 
     def _write(self, batch: list[tuple[Submission, _Answer]]) -> None:
         try:
-            session = self.held.get()
-            results = write_batch(session, [submission for submission, _ in batch], self.settings.flood_interval)
-        except Exception as error:
-            self.held.drop()
-            if len(batch) > 1 and not isinstance(error, DatabaseUnavailable):
-                # A submission that fails in an unexpected way must not take the others with it.
-                for one in batch:
-                    self._write([one])
-                return
-            for _submission, answer in batch:
-                answer.set_exception(error)
-            return
+            results = self.store.write([submission for submission, _ in batch])
+        except BaseException as error:  # noqa: BLE001 - no request may be left waiting
+            log.exception("intake writer: unexpected error")
+            results = [error] * len(batch)
         for (_submission, answer), result in zip(batch, results):
-            if isinstance(result, Exception):
+            if isinstance(result, BaseException):
                 answer.set_exception(result)
             else:
                 answer.set_result(result)
-        if self.statistics is not None:
-            self.statistics.note(session, sum(not isinstance(result, Exception) for result in results))
 
 
-def start_intake_writer(app) -> IntakeWriter:
-    """Start this process's writer; intake uses it from now on (see api.comments)."""
-    writer = IntakeWriter(app, app.extensions["moderation.intake_settings"]).start()
+def start_intake_writer(app, process: bool = False):
+    """Start this process's writer; intake uses it from now on (see api.comments).
+
+    With `process`, the batches are written by a child process (moderation.intake_process)."""
+    if process:
+        from moderation.intake_process import ProcessWriter
+
+        writer = ProcessWriter(app).start()
+    else:
+        writer = IntakeWriter(app, app.extensions["moderation.intake_settings"]).start()
     app.extensions[EXTENSION] = writer
     return writer
 

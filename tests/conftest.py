@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import os
+import threading
 
 import pytest
 import sqlalchemy as sa
@@ -98,6 +99,24 @@ def site_key(app):
 @pytest.fixture
 def auth(site_key):
     return {"Authorization": f"Bearer {site_key}"}
+
+
+def post_together(app, auth: dict, bodies: list[dict]) -> list:
+    """Post every body from its own thread at the same moment, so several land in one batch."""
+    results = [None] * len(bodies)
+    barrier = threading.Barrier(len(bodies))
+
+    def send(index):
+        client = app.test_client()
+        barrier.wait()
+        results[index] = client.post("/api/v1/comments", json=bodies[index], headers=auth)
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(bodies))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results
 
 
 def valid_comment(**changes) -> dict:

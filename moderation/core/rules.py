@@ -77,9 +77,24 @@ _cache: dict[int, _CompiledRules] = {}
 _cache_lock = threading.Lock()
 
 
+_forget_callbacks: list = []
+
+
 def forget_cached_rules() -> None:
     with _cache_lock:
         _cache.clear()
+    for callback in list(_forget_callbacks):
+        callback()
+
+
+def on_forget(callback) -> None:
+    """Call `callback` whenever this process's rules change (the intake writer process caches them too)."""
+    _forget_callbacks.append(callback)
+
+
+def off_forget(callback) -> None:
+    if callback in _forget_callbacks:
+        _forget_callbacks.remove(callback)
 
 
 def _rules_for(session: Session, site_id: int) -> _CompiledRules:

@@ -38,11 +38,16 @@ def _note_changes(session, _flush_context) -> None:
 _CORE_FLAG = getattr(outbox, "WAKE_FLAG", None)
 
 
+def wake_workers() -> None:
+    """Tell this process's webhook workers that new events are in the outbox."""
+    for wake in list(_WAKE_EVENTS):
+        wake.set()
+
+
 def _after_commit(session) -> None:
     core_wrote = session.info.pop(_CORE_FLAG, False) if _CORE_FLAG else False
     if session.info.pop(dispatch.WAKE_FLAG, False) or core_wrote:
-        for wake in list(_WAKE_EVENTS):
-            wake.set()
+        wake_workers()
 
 
 def _after_rollback(session) -> None:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from moderation.core.models import Comment, Decision, OutboxEvent
 from moderation.extensions import db
 from moderation.intake_writer import current_writer, start_intake_writer
-from tests.conftest import PG_URL, valid_comment
+from tests.conftest import PG_URL, post_together, valid_comment
 
 
 @pytest.fixture
@@ -37,24 +37,6 @@ def _site_key(app, name="Writer"):
     return {"Authorization": f"Bearer {key}"}
 
 
-def _post_together(app, auth, bodies):
-    """Post every body from its own thread at the same moment, so several land in one batch."""
-    results = [None] * len(bodies)
-    barrier = threading.Barrier(len(bodies))
-
-    def send(index):
-        client = app.test_client()
-        barrier.wait()
-        results[index] = client.post("/api/v1/comments", json=bodies[index], headers=auth)
-
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(bodies))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    return results
-
-
 def _count(app, model) -> int:
     with app.app_context():
         return db.session.scalar(sa.select(sa.func.count()).select_from(model))
@@ -66,7 +48,7 @@ def test_concurrent_comments_each_get_their_own_answer(writer_app):
     distinct = [valid_comment(author_email=f"r{n}@example.org", author_ip=f"203.0.113.{n}", content=f"Avis {n}")
                 for n in range(12)]
     twin = valid_comment(author_email="twin@example.org", author_ip="198.51.100.1", content="Deux fois")
-    responses = _post_together(app, auth, distinct + [twin, twin])
+    responses = post_together(app, auth, distinct + [twin, twin])
     codes = [r.status_code for r in responses]
     assert codes[:12] == [202] * 12
     assert sorted(codes[12:]) == [202, 409]  # the same comment twice, maybe in one batch: one kept, one duplicate
@@ -84,7 +66,7 @@ def test_a_flood_inside_one_batch_is_caught(writer_app):
     auth = _site_key(app)
     flooder = [valid_comment(author_email="vite@example.org", author_ip="198.51.100.2", content=f"Encore {n}")
                for n in range(4)]
-    codes = sorted(r.status_code for r in _post_together(app, auth, flooder))
+    codes = sorted(r.status_code for r in post_together(app, auth, flooder))
     assert codes == [202, 429, 429, 429]
     assert _count(app, Comment) == 1
 
@@ -104,7 +86,7 @@ def test_one_failing_comment_does_not_fail_the_others_of_its_batch(writer_app, m
     auth = _site_key(app)
     bodies = [valid_comment(author_email=f"p{n}@example.org", content=f"Sain {n}") for n in range(7)]
     bodies.insert(3, valid_comment(author_email="x@example.org", content="poison"))
-    codes = [r.status_code for r in _post_together(app, auth, bodies)]
+    codes = [r.status_code for r in post_together(app, auth, bodies)]
     assert codes == [202, 202, 202, 500, 202, 202, 202, 202]
     assert _count(app, Comment) == 7
 

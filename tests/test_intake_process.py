@@ -1,0 +1,264 @@
+"""Group commit in a child process: each request answered as if alone, and a lost child costs a retry, never a comment."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import signal
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from moderation.core import submissions
+from moderation.core.models import Comment, Decision, OutboxEvent
+from moderation.extensions import db
+from moderation.intake_process import ProcessWriter
+from moderation.intake_writer import current_writer, start_intake_writer
+from tests.conftest import post_together, valid_comment
+
+
+@pytest.fixture
+def process_app(make_app):
+    started = []
+
+    def build(**overrides):
+        app = make_app(**overrides)
+        writer = start_intake_writer(app, process=True)
+        started.append(writer)
+        assert isinstance(writer, ProcessWriter) and writer.running, "the writer process did not start"
+        return app
+
+    yield build
+    for writer in started:
+        writer.stop()
+
+
+@pytest.fixture
+def only_the_child_writes(monkeypatch):
+    """Writing in this process fails the test: whatever is stored was stored by the child."""
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("written in the server's process, not by the writer process")
+
+    monkeypatch.setattr(submissions, "write_batch", refuse)
+
+
+def _site_key(app, name="Processus"):
+    from moderation.core.sites import create_site
+
+    with app.app_context():
+        site, key = create_site(db.session, name)
+    return site, {"Authorization": f"Bearer {key}"}
+
+
+def _count(app, model) -> int:
+    with app.app_context():
+        count = db.session.scalar(sa.select(sa.func.count()).select_from(model))
+        db.session.rollback()
+        return count
+
+
+def _wait(condition, seconds: float = 60.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def test_concurrent_comments_are_written_by_the_child_each_with_its_own_answer(process_app, only_the_child_writes):
+    app = process_app()
+    _site, auth = _site_key(app)
+    distinct = [valid_comment(author_email=f"r{n}@example.org", author_ip=f"203.0.113.{n}",
+                              content=f"Avis {n} : <b>مقال</b> wakha") for n in range(12)]
+    twin = valid_comment(author_email="twin@example.org", author_ip="198.51.100.1", content="Deux fois")
+    responses = post_together(app, auth, distinct + [twin, twin])
+    codes = [r.status_code for r in responses]
+    assert codes[:12] == [202] * 12
+    assert sorted(codes[12:]) == [202, 409]
+    duplicate = next(r for r in responses if r.status_code == 409)
+    assert duplicate.mimetype == "application/problem+json"
+    ids = {r.get_json()["id"] for r in responses if r.status_code == 202}
+    assert len(ids) == 13 == _count(app, Comment) == _count(app, Decision) == _count(app, OutboxEvent)
+    for index in (0, 7):
+        answer = responses[index]
+        assert answer.headers["Location"].endswith(f"/comments/{answer.get_json()['id']}")
+        with app.app_context():
+            stored = db.session.get(Comment, answer.get_json()["id"])
+            assert (stored.content, stored.author_email, stored.status.value) == (
+                f"Avis {index} : <b>مقال</b> wakha", f"r{index}@example.org", answer.get_json()["status"])
+
+
+def test_a_flood_is_refused_with_its_retry_after_across_the_pipe(process_app, only_the_child_writes):
+    app = process_app(FLOOD_INTERVAL_SECONDS=15)
+    _site, auth = _site_key(app)
+    flooder = [valid_comment(author_email="vite@example.org", author_ip="198.51.100.2", content=f"Encore {n}")
+               for n in range(4)]
+    responses = post_together(app, auth, flooder)
+    assert sorted(r.status_code for r in responses) == [202, 429, 429, 429]
+    assert all(0 < int(r.headers["Retry-After"]) <= 15 for r in responses if r.status_code == 429)
+    assert _count(app, Comment) == 1
+
+
+def test_comments_are_counted_in_the_servers_metrics(process_app, only_the_child_writes):
+    app = process_app()
+    _site, auth = _site_key(app)
+    client = app.test_client()
+
+    def received() -> float:
+        text = client.get("/metrics").get_data(as_text=True)
+        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                   if line.startswith("moderation_comments_received_total{"))
+
+    before = received()
+    for n in range(3):
+        assert client.post("/api/v1/comments", json=valid_comment(content=f"compté {n}"), headers=auth).status_code == 202
+    assert received() - before == 3
+
+
+def test_a_rule_added_in_the_server_applies_to_the_childs_next_comment(process_app, only_the_child_writes):
+    from moderation.core import rules
+
+    app = process_app()
+    site, auth = _site_key(app)
+    client = app.test_client()
+    first = client.post("/api/v1/comments", json=valid_comment(author_email="troll@example.org"), headers=auth)
+    assert first.status_code == 202  # the child has now read (and cached) the site's rules
+    with app.app_context():
+        rules.add_rule(db.session, kind="ban", value="troll@example.org", target="email", site_id=site.id,
+                       by=None, now=dt.datetime.now(dt.timezone.utc))
+    again = client.post("/api/v1/comments", json=valid_comment(author_email="troll@example.org", content="encore moi"),
+                        headers=auth)
+    assert again.status_code == 202
+    with app.app_context():
+        stored = db.session.get(Comment, again.get_json()["id"])
+        assert "banned" in [reason["code"] for reason in stored.reasons]
+
+
+def test_a_commit_in_the_child_wakes_the_servers_webhook_worker(make_app, only_the_child_writes):
+    from moderation.webhooks.endpoints import add_endpoint
+    from moderation.webhooks.worker import Worker
+    from tests.webhooks.receiver import Receiver
+
+    app = make_app(WEBHOOK_ALLOWED_NETWORKS="127.0.0.0/8", WEBHOOK_TIMEOUT_SECONDS=2)
+    receiver = Receiver(0)
+    writer = start_intake_writer(app, process=True)
+    worker = Worker(app, dataclasses.replace(app.extensions["moderation.webhooks.settings"], poll_seconds=30)).start()
+    try:
+        site, auth = _site_key(app)
+        with app.app_context():
+            add_endpoint(db.session, site.id, receiver.url(), now=dt.datetime.now(dt.timezone.utc))
+        time.sleep(0.3)  # the worker is idle, and would not look again for 30 s unless woken
+        answer = app.test_client().post("/api/v1/comments", json=valid_comment(), headers=auth)
+        assert answer.status_code == 202
+        assert receiver.wait_for(1, timeout=5), "the webhook worker was not woken by the child's commit"
+    finally:
+        worker.stop()
+        writer.stop()
+        receiver.stop()
+
+
+def test_a_child_killed_while_writing_fails_its_comment_with_503_and_a_new_child_takes_over(
+        process_app, only_the_child_writes):
+    app = process_app()
+    _site, auth = _site_key(app)
+    client = app.test_client()
+    writer = current_writer(app)
+    assert client.post("/api/v1/comments", json=valid_comment(content="avant"), headers=auth).status_code == 202
+    first_child = writer.process
+    os.kill(first_child.pid, signal.SIGSTOP)  # it will receive the next comment but never answer
+    answers = []
+    sender = threading.Thread(target=lambda: answers.append(
+        app.test_client().post("/api/v1/comments", json=valid_comment(content="pendant"), headers=auth)))
+    sender.start()
+    _wait(lambda: writer._pending, what="the comment to be handed to the child")
+    os.kill(first_child.pid, signal.SIGKILL)
+    sender.join(30)
+    assert answers and answers[0].status_code == 503 and int(answers[0].headers["Retry-After"]) > 0
+    assert answers[0].mimetype == "application/problem+json"
+    _wait(lambda: writer.running and writer.process is not first_child, what="a new child")
+    after = client.post("/api/v1/comments", json=valid_comment(content="après"), headers=auth)
+    assert after.status_code == 202
+    assert _count(app, Comment) == 2  # "avant" and "après"; the killed child committed nothing
+
+
+def test_a_child_that_does_not_answer_in_time_is_replaced_and_the_request_gets_503(process_app, only_the_child_writes):
+    app = process_app()
+    _site, auth = _site_key(app)
+    writer = current_writer(app)
+    writer.answer_timeout_s = 1.0
+    stuck = writer.process
+    os.kill(stuck.pid, signal.SIGSTOP)
+    began = time.monotonic()
+    response = app.test_client().post("/api/v1/comments", json=valid_comment(), headers=auth)
+    assert response.status_code == 503 and time.monotonic() - began < 10
+    _wait(lambda: writer.running and writer.process is not stuck, what="a new child")
+    assert not stuck.is_alive()
+    again = app.test_client().post("/api/v1/comments", json=valid_comment(content="de nouveau"), headers=auth)
+    assert again.status_code == 202 and _count(app, Comment) == 1
+
+
+def test_without_a_child_intake_writes_in_the_server_and_a_child_is_tried_again(make_app, monkeypatch):
+    started = []
+
+    class NoProcess:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def start(self):
+            started.append(True)
+            raise OSError("Resource temporarily unavailable")
+
+    app = make_app()
+    writer = ProcessWriter(app)
+    monkeypatch.setattr(writer.context, "Process", NoProcess)
+    monkeypatch.setattr(ProcessWriter, "RETRY_AFTER_S", 0.2)
+    writer.start()
+    app.extensions["moderation.intake_writer"] = writer
+    try:
+        assert current_writer(app) is None  # nothing to hand comments to
+        _site, auth = _site_key(app)
+        response = app.test_client().post("/api/v1/comments", json=valid_comment(), headers=auth)
+        assert response.status_code == 202 and _count(app, Comment) == 1
+        _wait(lambda: len(started) >= 2, seconds=10, what="another attempt")
+        monkeypatch.undo()  # processes can be started again
+        _wait(lambda: writer.running, what="the child, once processes can be started")
+        later = app.test_client().post("/api/v1/comments", json=valid_comment(content="plus tard"), headers=auth)
+        assert later.status_code == 202 and _count(app, Comment) == 2
+    finally:
+        writer.stop()
+
+
+def test_stopping_lets_the_child_finish_then_intake_writes_in_the_server(process_app):
+    app = process_app()
+    _site, auth = _site_key(app)
+    writer = current_writer(app)
+    responses = post_together(app, auth, [valid_comment(author_email=f"s{n}@example.org") for n in range(6)])
+    child = writer.process
+    writer.stop()
+    assert [r.status_code for r in responses] == [202] * 6
+    assert current_writer(app) is None and not child.is_alive()
+    response = app.test_client().post("/api/v1/comments", json=valid_comment(content="après l'arrêt"), headers=auth)
+    assert response.status_code == 202 and _count(app, Comment) == 7
+
+
+@pytest.mark.parametrize(("choice", "database", "in_process"), [
+    ("auto", "postgresql+psycopg://postgres@127.0.0.1:5432/x", True), ("auto", "sqlite:///x.sqlite3", False),
+    ("process", "sqlite:///x.sqlite3", True), ("thread", "postgresql+psycopg://postgres@127.0.0.1:5432/x", False),
+])
+def test_serve_writes_in_a_child_on_postgresql_and_in_a_thread_on_sqlite_unless_told(choice, database, in_process):
+    from types import SimpleNamespace
+
+    from moderation.cli import _writer_in_process
+
+    app = SimpleNamespace(config={"MODERATION_INTAKE_WRITER": choice, "SQLALCHEMY_DATABASE_URI": database})
+    assert _writer_in_process(app) is in_process
+
+
+def test_an_unknown_writer_setting_is_refused_at_start():
+    from moderation.config import load_config
+
+    with pytest.raises(ValueError, match="auto, process, thread"):
+        load_config(environ={"MODERATION_INTAKE_WRITER": "fibre", "MODERATION_DATABASE_URL": "sqlite:///x.sqlite3",
+                             "MODERATION_SECRET_KEY": "s"})
