@@ -74,10 +74,17 @@ def serve(host: str, port: int, threads: int) -> None:
     # Watch for promoted models (hot swap); retraining itself runs in `moderation worker`.
     start_background(app, schedule=False)
     logging.getLogger("waitress.queue").addFilter(_OncePer(seconds=30))
-    waitress.serve(
-        app, host=host, port=port, threads=threads,
-        max_request_body_size=1024 * 1024, ident="moderation", clear_untrusted_proxy_headers=True,
-    )
+    try:
+        waitress.serve(
+            app, host=host, port=port, threads=threads,
+            max_request_body_size=1024 * 1024, ident="moderation", clear_untrusted_proxy_headers=True,
+        )
+    finally:
+        from moderation.intake_writer import current_writer
+
+        writer = current_writer(app)
+        if writer is not None:
+            writer.stop()  # a writer process finishes the batch it holds instead of being killed mid-way
 
 
 def _writer_in_process(app) -> bool:

@@ -6,6 +6,7 @@ import logging
 import multiprocessing
 import os
 import pickle
+import signal
 import threading
 from dataclasses import replace
 from types import SimpleNamespace
@@ -34,11 +35,13 @@ _STOP = "stop"
 
 def _serve(connection, overrides: dict, max_batch: int, analyze_after: int) -> None:
     """The child: build the app's engine, then write what arrives, a batch at a time, until told to stop."""
-    from moderation import create_app
-    from moderation.extensions import db
-    from moderation.intake_writer import BatchStore
-
+    # Ctrl-C in a terminal reaches the whole process group: the server stops the child itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
+        from moderation import create_app
+        from moderation.extensions import db
+        from moderation.intake_writer import BatchStore
+
         app = create_app({**overrides, "LOAD_MODEL": False, "WEBHOOK_WORKER": False})
         app.app_context().push()
         store = BatchStore(db.engine, app.extensions["moderation.intake_settings"].flood_interval, analyze_after)
@@ -47,32 +50,38 @@ def _serve(connection, overrides: dict, max_batch: int, analyze_after: int) -> N
         return
     connection.send(("ready", os.getpid()))
     stopping = False
-    while not stopping:
-        items = []
-        try:
-            message = connection.recv()
-            while True:
-                if message == _STOP:
-                    stopping = True
-                    break
-                sequence, submission, forget_rules = message
-                if forget_rules:
-                    rules.forget_cached_rules()
-                items.append((sequence, submission))
-                if len(items) >= max_batch or not connection.poll():
-                    break
+    try:
+        while not stopping:
+            items = []
+            try:
                 message = connection.recv()
-        except (EOFError, OSError):
-            stopping = True
-        if items:
-            results = store.write([submission for _sequence, submission in items])
-            connection.send([(sequence, _portable(result)) for (sequence, _), result in zip(items, results)])
-    store.close()
+                while True:
+                    if message == _STOP:
+                        stopping = True
+                        break
+                    sequence, submission, forget_rules = message
+                    if forget_rules:
+                        rules.forget_cached_rules()
+                    items.append((sequence, submission))
+                    if len(items) >= max_batch or not connection.poll():
+                        break
+                    message = connection.recv()
+            except (EOFError, OSError):
+                stopping = True  # the server is gone: write what was read, then end
+            if items:
+                results = store.write([submission for _sequence, submission in items])
+                connection.send([(sequence, _portable(result)) for (sequence, _), result in zip(items, results)])
+    except OSError:
+        pass  # nobody left to answer: what was committed stays committed
+    finally:
+        store.close()
 
 
 def _portable(result):
     """Results cross the pipe pickled; an unexpected error that will not pickle goes as its description."""
     if isinstance(result, BaseException):
+        if not isinstance(result, Exception):  # KeyboardInterrupt, SystemExit: not the request's to raise
+            return RuntimeError(f"{type(result).__name__} in the intake writer process")
         try:
             pickle.loads(pickle.dumps(result))
         except Exception:  # noqa: BLE001 - any error of any library may come here
@@ -101,10 +110,14 @@ class ProcessWriter:
         self.context = multiprocessing.get_context("spawn")  # the server already runs threads: no fork
         self.process = self.connection = None
         self.thread: threading.Thread | None = None
-        self._lock = threading.Lock()  # the pipe's sending end, the pending answers and the link
+        # Two locks, never held together: a sender blocked on a full pipe holds only _sending, and
+        # the thread that drains the child's answers (which unblocks the child, then the pipe)
+        # needs only _pending_lock.
+        self._sending = threading.Lock()
+        self._pending_lock = threading.Lock()
         self._pending: dict[int, _Answer] = {}
         self._sequence = itertools.count()
-        self._forget_rules = False
+        self._rules_version = self._rules_sent = 0
         self._sites: dict[int, tuple[Site, SimpleNamespace]] = {}
         self._stopping = threading.Event()
         self._first_attempt = threading.Event()
@@ -123,30 +136,39 @@ class ProcessWriter:
     def __call__(self, submission: Submission) -> AcceptedComment:
         """Write one submission with whatever else reaches the child meanwhile; refusals and errors are raised here."""
         answer = _Answer()
+        sequence = next(self._sequence)
         portable = replace(submission, site=self._portable_site(submission.site))
-        with self._lock:
-            if self.connection is None:
+        with self._sending:
+            connection, process = self.connection, self.process
+            if connection is None:
                 raise WriterClosed()
-            sequence = next(self._sequence)
-            self._pending[sequence] = answer
-            forget, self._forget_rules = self._forget_rules, False
+            version = self._rules_version
+            payload = pickle.dumps((sequence, portable, version != self._rules_sent), pickle.HIGHEST_PROTOCOL)
+            with self._pending_lock:
+                self._pending[sequence] = answer
             try:
-                self.connection.send((sequence, portable, forget))
-            except OSError:
-                del self._pending[sequence]
-                raise WriterClosed() from None  # the child is gone; its thread is starting another
+                connection.send_bytes(payload)
+            except BaseException as error:
+                with self._pending_lock:
+                    self._pending.pop(sequence, None)
+                if isinstance(error, OSError):
+                    raise WriterClosed() from None  # the child is gone; nothing reached it
+                raise
+            self._rules_sent = version
         try:
             return answer.wait(self.answer_timeout_s)
         except TimeoutError:
             log.error("intake writer process: no answer in %.0f s; stopping it", self.answer_timeout_s)
-            self._kill()
+            if process.is_alive():
+                process.kill()  # its thread sees the pipe close, fails what it held and starts another
             raise DatabaseUnavailable("the database did not answer in time") from None
 
     def stop(self, timeout: float = 10.0) -> None:
         """Let the child write what it was sent, then end it and this process's thread."""
         rules.off_forget(self._rules_changed)
         self._stopping.set()
-        with self._lock:
+        process = self.process
+        with self._sending:
             connection, self.connection = self.connection, None
             if connection is not None:
                 try:
@@ -155,22 +177,41 @@ class ProcessWriter:
                     pass
         if self.thread is not None:
             self.thread.join(timeout)
+        if process is not None and process.is_alive():  # it did not finish in time
+            process.kill()
+            if self.thread is not None:
+                self.thread.join(timeout)
 
     def _run(self) -> None:
         while not self._stopping.is_set():
-            link = self._launch()
-            self._first_attempt.set()
-            if link is None:
-                self._stopping.wait(self.RETRY_AFTER_S)
-                continue
-            process, connection = link
-            with self._lock:
-                if not self._stopping.is_set():
-                    self.process, self.connection = process, connection
-                    self._forget_rules = False  # a new child has read no rules yet
-            self._receive(connection)
-            with self._lock:
-                self.process = self.connection = None
+            try:
+                self._serve_one_child()
+            except Exception:  # noqa: BLE001 - this thread must outlive any one child
+                log.exception("intake writer process: unexpected error; starting another")
+                self._stopping.wait(1.0)
+
+    def _serve_one_child(self) -> None:
+        link = self._launch()
+        self._first_attempt.set()
+        if link is None:
+            self._stopping.wait(self.RETRY_AFTER_S)
+            return
+        process, connection = link
+        with self._sending:
+            if not self._stopping.is_set():
+                self.process, self.connection = process, connection
+                self._rules_sent = self._rules_version  # a new child has read no rules yet
+        try:
+            if self.connection is connection:
+                self._receive(connection)
+            else:  # stop() came while this child started
+                connection.send(_STOP)
+        finally:
+            with self._sending:
+                if self.connection is connection:
+                    self.connection = None
+                self.process = None
+            with self._pending_lock:
                 lost, self._pending = self._pending, {}
             for answer in lost.values():
                 answer.set_exception(DatabaseUnavailable(
@@ -178,10 +219,14 @@ class ProcessWriter:
                     "duplicate if it was stored"))
             self._end(process, connection)
             if lost:
-                log.error("intake writer process lost with %d comments in hand; starting another", len(lost))
+                log.error("intake writer process lost with %d comments in hand", len(lost))
 
     def _launch(self):
-        parent, child = self.context.Pipe()
+        try:
+            parent, child = self.context.Pipe()
+        except OSError:
+            log.exception("intake writer process: no pipe; writing in this process")
+            return None
         process = self.context.Process(target=_serve, args=(child, self.overrides, self.max_batch, self.analyze_after),
                                        name="moderation-intake-writer", daemon=True)
         try:
@@ -192,7 +237,10 @@ class ProcessWriter:
             return None
         finally:
             child.close()
-        status, detail = parent.recv() if parent.poll(self.START_TIMEOUT_S) else ("failed", "no answer in time")
+        try:
+            status, detail = parent.recv() if parent.poll(self.START_TIMEOUT_S) else ("failed", "no answer in time")
+        except (EOFError, OSError):
+            status, detail = "failed", f"it exited while starting (exit code {process.exitcode})"
         if status != "ready":
             log.error("intake writer process: %s; writing in this process", detail)
             self._end(process, parent)
@@ -207,7 +255,7 @@ class ProcessWriter:
                 return
             accepted = 0
             for sequence, result in results:
-                with self._lock:
+                with self._pending_lock:
                     answer = self._pending.pop(sequence, None)
                 if isinstance(result, AcceptedComment):
                     accepted += 1
@@ -232,12 +280,7 @@ class ProcessWriter:
         return known[1]
 
     def _rules_changed(self) -> None:
-        self._forget_rules = True  # sent with the next submission
-
-    def _kill(self) -> None:
-        process = self.process
-        if process is not None and process.is_alive():
-            process.kill()  # its thread sees the pipe close, fails what it held and starts another
+        self._rules_version += 1  # the next submission sent tells the child to read the rules again
 
     @staticmethod
     def _end(process, connection, timeout: float = 10.0) -> None:

@@ -262,3 +262,91 @@ def test_an_unknown_writer_setting_is_refused_at_start():
     with pytest.raises(ValueError, match="auto, process, thread"):
         load_config(environ={"MODERATION_INTAKE_WRITER": "fibre", "MODERATION_DATABASE_URL": "sqlite:///x.sqlite3",
                              "MODERATION_SECRET_KEY": "s"})
+
+
+def test_big_comments_while_the_answers_are_read_slowly_all_get_through(process_app, monkeypatch):
+    """The child blocks sending answers nobody reads yet, stops reading, the pipe to it fills and
+    request threads block sending: once answers are read again everything flows (a review found
+    a deadlock here: senders held the lock the answer-reading thread needed)."""
+    from moderation import intake_process
+
+    app = process_app()
+    _site, auth = _site_key(app)
+    writer = current_writer(app)
+    writer.answer_timeout_s = 30.0
+    slowed = []
+
+    class ReadsOneAnswerSlowly:
+        def labels(self, **_labels):
+            return self
+
+        def inc(self):
+            if not slowed:
+                slowed.append(True)
+                time.sleep(3)  # as if this thread had lost the GIL for a while
+
+    monkeypatch.setattr(intake_process, "COMMENTS_RECEIVED", ReadsOneAnswerSlowly())
+    statuses = {}
+
+    def post(n):
+        body = valid_comment(author_email=f"long{n}@example.org", content=f"{n} مقال " + "article long " * 4600)  # ~60 KB, under the 64 KiB body limit
+        statuses[n] = app.test_client().post("/api/v1/comments", json=body, headers=auth).status_code
+
+    threads = []
+    for wave in range(4):
+        for n in range(wave * 8, wave * 8 + 8):
+            threads.append(threading.Thread(target=post, args=(n,)))
+            threads[-1].start()
+        time.sleep(0.3)
+    for thread in threads:
+        thread.join(60)
+    assert slowed and sorted(statuses.values()) == [202] * 32
+    assert _count(app, Comment) == 32
+
+
+class _ExitsWhenUnpickled:
+    """Passed to the child, it ends the child before it can say it is ready (as a crash at start would)."""
+
+    def __reduce__(self):
+        return os._exit, (3,)
+
+
+def test_a_child_that_dies_while_starting_is_retried_and_intake_goes_on_meanwhile(make_app, monkeypatch):
+    app = make_app()
+    writer = ProcessWriter(app)
+    good = writer.overrides
+    writer.overrides = {**good, "CRASH": _ExitsWhenUnpickled()}
+    monkeypatch.setattr(ProcessWriter, "RETRY_AFTER_S", 0.5)
+    began = time.monotonic()
+    writer.start()
+    app.extensions["moderation.intake_writer"] = writer
+    try:
+        assert time.monotonic() - began < 30 and not writer.running and writer.thread.is_alive()
+        _site, auth = _site_key(app)
+        assert app.test_client().post("/api/v1/comments", json=valid_comment(), headers=auth).status_code == 202
+        writer.overrides = good
+        _wait(lambda: writer.running, what="a child once it can start")
+        later = app.test_client().post("/api/v1/comments", json=valid_comment(content="ensuite"), headers=auth)
+        assert later.status_code == 202 and _count(app, Comment) == 2
+    finally:
+        writer.stop()
+
+
+def test_a_stop_while_a_child_starts_ends_that_child_and_the_thread(make_app, monkeypatch):
+    app = make_app()
+    writer = ProcessWriter(app)
+    launched = []
+    real_launch = writer._launch
+
+    def launch_then_stop_arrives():
+        link = real_launch()
+        launched.append(link)
+        writer._stopping.set()  # stop() was called while the child started
+        return link
+
+    monkeypatch.setattr(writer, "_launch", launch_then_stop_arrives)
+    writer.start()
+    writer.thread.join(30)
+    assert not writer.thread.is_alive() and not writer.running
+    process, _connection = launched[0]
+    assert not process.is_alive()  # told to stop, not left waiting on its pipe
