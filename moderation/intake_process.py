@@ -133,6 +133,10 @@ class ProcessWriter:
     def running(self) -> bool:
         return self.connection is not None
 
+    @property
+    def stopped(self) -> bool:
+        return self._stopping.is_set()
+
     def __call__(self, submission: Submission) -> AcceptedComment:
         """Write one submission with whatever else reaches the child meanwhile; refusals and errors are raised here."""
         answer = _Answer()

@@ -236,7 +236,9 @@ def test_stopping_lets_the_child_finish_then_intake_writes_in_the_server(process
     writer = current_writer(app)
     responses = post_together(app, auth, [valid_comment(author_email=f"s{n}@example.org") for n in range(6)])
     child = writer.process
+    assert app.test_client().get("/readyz").get_json()["checks"]["intake_writer"] == "process"
     writer.stop()
+    assert app.test_client().get("/readyz").get_json()["checks"]["intake_writer"] == "in request threads (writer stopped)"
     assert [r.status_code for r in responses] == [202] * 6
     assert current_writer(app) is None and not child.is_alive()
     response = app.test_client().post("/api/v1/comments", json=valid_comment(content="après l'arrêt"), headers=auth)
@@ -322,6 +324,8 @@ def test_a_child_that_dies_while_starting_is_retried_and_intake_goes_on_meanwhil
     app.extensions["moderation.intake_writer"] = writer
     try:
         assert time.monotonic() - began < 30 and not writer.running and writer.thread.is_alive()
+        state = app.test_client().get("/readyz").get_json()["checks"]["intake_writer"]
+        assert state == "in request threads (writer process starting)"
         _site, auth = _site_key(app)
         assert app.test_client().post("/api/v1/comments", json=valid_comment(), headers=auth).status_code == 202
         writer.overrides = good

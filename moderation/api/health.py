@@ -36,4 +36,17 @@ def readyz():
         checks["model"] = f"none ({holder.load_error or 'not loaded'})"
         # A shipped model that failed to load is not ready; a deployment without one may run unscored.
         ready = ready and not (holder.expected or current_app.config["MODERATION_MODEL_REQUIRED"])
+    writer = current_app.extensions.get("moderation.intake_writer")
+    if writer is not None:  # informative only: without a writer, intake writes in the request threads
+        checks["intake_writer"] = _writer_state(writer)
     return jsonify(status="ready" if ready else "not ready", checks=checks), 200 if ready else 503
+
+
+def _writer_state(writer) -> str:
+    from moderation.intake_process import ProcessWriter
+
+    if writer.running:
+        return "process" if isinstance(writer, ProcessWriter) else "thread"
+    if isinstance(writer, ProcessWriter) and not writer.stopped:
+        return "in request threads (writer process starting)"
+    return "in request threads (writer stopped)"

@@ -137,6 +137,7 @@ def test_a_connection_lost_while_the_writer_was_idle_is_replaced_before_the_next
 def test_stopping_the_writer_writes_what_was_queued_then_intake_writes_directly(writer_app):
     app = writer_app()
     auth = _site_key(app)
+    assert app.test_client().get("/readyz").get_json()["checks"]["intake_writer"] == "thread"
     current_writer(app).stop()
     assert current_writer(app) is None
     response = app.test_client().post("/api/v1/comments", json=valid_comment(), headers=auth)
