@@ -80,9 +80,9 @@ def serve(host: str, port: int, threads: int) -> None:
             max_request_body_size=1024 * 1024, ident="moderation", clear_untrusted_proxy_headers=True,
         )
     finally:
-        from moderation.intake_writer import current_writer
+        from moderation.intake_writer import EXTENSION
 
-        writer = current_writer(app)
+        writer = app.extensions.get(EXTENSION)  # also one between two children: stop() ends the restart
         if writer is not None:
             writer.stop()  # a writer process finishes the batch it holds instead of being killed mid-way
 

@@ -16,7 +16,7 @@ from moderation.core.intake_writes import AcceptedComment
 from moderation.core.models import Site
 from moderation.core.submissions import Submission, WriterClosed
 from moderation.errors import DatabaseUnavailable
-from moderation.intake_writer import _Answer
+from moderation.intake_writer import Answer
 from moderation.metrics import COMMENTS_RECEIVED
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,7 @@ class ProcessWriter:
     timeout, while it holds comments fails their requests with DatabaseUnavailable (503, retry):
     those comments may or may not be committed, and a retry is refused as a duplicate if they were."""
 
+    KIND = "process"  # where the batches are written (/readyz)
     START_TIMEOUT_S = 60.0
     RETRY_AFTER_S = 60.0
 
@@ -115,7 +116,7 @@ class ProcessWriter:
         # needs only _pending_lock.
         self._sending = threading.Lock()
         self._pending_lock = threading.Lock()
-        self._pending: dict[int, _Answer] = {}
+        self._pending: dict[int, Answer] = {}
         self._sequence = itertools.count()
         self._rules_version = self._rules_sent = 0
         self._sites: dict[int, tuple[Site, SimpleNamespace]] = {}
@@ -139,7 +140,7 @@ class ProcessWriter:
 
     def __call__(self, submission: Submission) -> AcceptedComment:
         """Write one submission with whatever else reaches the child meanwhile; refusals and errors are raised here."""
-        answer = _Answer()
+        answer = Answer()
         sequence = next(self._sequence)
         portable = replace(submission, site=self._portable_site(submission.site))
         with self._sending:

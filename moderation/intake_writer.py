@@ -46,7 +46,7 @@ class _YoungTableStatistics:
             log.warning("intake writer: ANALYZE comments failed", exc_info=True)
 
 
-class _Answer:
+class Answer:
     """Where the writer leaves one request's result: a lock the request thread waits on.
 
     A concurrent.futures.Future does the same with a condition variable, a second lock and a
@@ -176,6 +176,8 @@ class IntakeWriter:
     its answer only once its comment is committed. Under light load a batch is one comment.
     (`serve` runs moderation.intake_process.ProcessWriter instead, which does this in a child.)"""
 
+    KIND = "thread"  # where the batches are written (/readyz)
+
     def __init__(self, app, settings: IntakeSettings, max_batch: int = 64, analyze_after: int = 1000) -> None:
         self.app, self.settings, self.max_batch, self.analyze_after = app, settings, max_batch, analyze_after
         self.queue: queue.SimpleQueue = queue.SimpleQueue()
@@ -203,11 +205,15 @@ class IntakeWriter:
     def running(self) -> bool:
         return self.thread is not None and self.thread.is_alive()
 
+    @property
+    def stopped(self) -> bool:
+        return self._closed
+
     def __call__(self, submission: Submission) -> AcceptedComment:
         """Write one submission with whatever else is queued; its refusal or a database error is raised here.
 
         WriterClosed if the writer has stopped taking submissions (the caller writes it itself)."""
-        answer = _Answer()
+        answer = Answer()
         with self._accepting:  # nothing is queued once the thread has stopped looking
             if self._closed:
                 raise WriterClosed()
@@ -247,7 +253,7 @@ class IntakeWriter:
                     self._write([item])
             self.store.close()
 
-    def _write(self, batch: list[tuple[Submission, _Answer]]) -> None:
+    def _write(self, batch: list[tuple[Submission, Answer]]) -> None:
         try:
             results = self.store.write([submission for submission, _ in batch])
         except BaseException as error:  # noqa: BLE001 - no request may be left waiting

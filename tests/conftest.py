@@ -101,6 +101,37 @@ def auth(site_key):
     return {"Authorization": f"Bearer {site_key}"}
 
 
+@pytest.fixture
+def writer_app(make_app):
+    """Apps with a started group-commit writer (a thread; with process=True a child process), stopped after the test."""
+    writers = []
+
+    def build(process: bool = False, **overrides):
+        from moderation.intake_writer import start_intake_writer
+
+        app = make_app(**overrides)
+        writers.append(start_intake_writer(app, process=process))
+        return app
+
+    yield build
+    for writer in writers:
+        writer.stop()
+
+
+def site_auth(app, name: str = "Intake"):
+    """A new site and the Authorization header of its API key."""
+    with app.app_context():
+        site, key = create_site(db.session, name)
+    return site, {"Authorization": f"Bearer {key}"}
+
+
+def count_rows(app, model) -> int:
+    with app.app_context():
+        count = db.session.scalar(sa.select(sa.func.count()).select_from(model))
+        db.session.rollback()
+        return count
+
+
 def post_together(app, auth: dict, bodies: list[dict]) -> list:
     """Post every body from its own thread at the same moment, so several land in one batch."""
     results = [None] * len(bodies)

@@ -9,30 +9,23 @@ import threading
 import time
 
 import pytest
-import sqlalchemy as sa
 
 from moderation.core import submissions
 from moderation.core.models import Comment, Decision, OutboxEvent
 from moderation.extensions import db
 from moderation.intake_process import ProcessWriter
 from moderation.intake_writer import current_writer, start_intake_writer
-from tests.conftest import post_together, valid_comment
+from tests.conftest import count_rows, post_together, site_auth, valid_comment
 
 
 @pytest.fixture
-def process_app(make_app):
-    started = []
-
+def process_app(writer_app):
     def build(**overrides):
-        app = make_app(**overrides)
-        writer = start_intake_writer(app, process=True)
-        started.append(writer)
-        assert isinstance(writer, ProcessWriter) and writer.running, "the writer process did not start"
+        app = writer_app(process=True, **overrides)
+        assert isinstance(current_writer(app), ProcessWriter), "the writer process did not start"
         return app
 
-    yield build
-    for writer in started:
-        writer.stop()
+    return build
 
 
 @pytest.fixture
@@ -45,21 +38,6 @@ def only_the_child_writes(monkeypatch):
     monkeypatch.setattr(submissions, "write_batch", refuse)
 
 
-def _site_key(app, name="Processus"):
-    from moderation.core.sites import create_site
-
-    with app.app_context():
-        site, key = create_site(db.session, name)
-    return site, {"Authorization": f"Bearer {key}"}
-
-
-def _count(app, model) -> int:
-    with app.app_context():
-        count = db.session.scalar(sa.select(sa.func.count()).select_from(model))
-        db.session.rollback()
-        return count
-
-
 def _wait(condition, seconds: float = 60.0, what: str = "condition") -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -69,7 +47,7 @@ def _wait(condition, seconds: float = 60.0, what: str = "condition") -> None:
 
 def test_concurrent_comments_are_written_by_the_child_each_with_its_own_answer(process_app, only_the_child_writes):
     app = process_app()
-    _site, auth = _site_key(app)
+    _site, auth = site_auth(app)
     distinct = [valid_comment(author_email=f"r{n}@example.org", author_ip=f"203.0.113.{n}",
                               content=f"Avis {n} : <b>مقال</b> wakha") for n in range(12)]
     twin = valid_comment(author_email="twin@example.org", author_ip="198.51.100.1", content="Deux fois")
@@ -80,7 +58,7 @@ def test_concurrent_comments_are_written_by_the_child_each_with_its_own_answer(p
     duplicate = next(r for r in responses if r.status_code == 409)
     assert duplicate.mimetype == "application/problem+json"
     ids = {r.get_json()["id"] for r in responses if r.status_code == 202}
-    assert len(ids) == 13 == _count(app, Comment) == _count(app, Decision) == _count(app, OutboxEvent)
+    assert len(ids) == 13 == count_rows(app, Comment) == count_rows(app, Decision) == count_rows(app, OutboxEvent)
     for index in (0, 7):
         answer = responses[index]
         assert answer.headers["Location"].endswith(f"/comments/{answer.get_json()['id']}")
@@ -92,18 +70,18 @@ def test_concurrent_comments_are_written_by_the_child_each_with_its_own_answer(p
 
 def test_a_flood_is_refused_with_its_retry_after_across_the_pipe(process_app, only_the_child_writes):
     app = process_app(FLOOD_INTERVAL_SECONDS=15)
-    _site, auth = _site_key(app)
+    _site, auth = site_auth(app)
     flooder = [valid_comment(author_email="vite@example.org", author_ip="198.51.100.2", content=f"Encore {n}")
                for n in range(4)]
     responses = post_together(app, auth, flooder)
     assert sorted(r.status_code for r in responses) == [202, 429, 429, 429]
     assert all(0 < int(r.headers["Retry-After"]) <= 15 for r in responses if r.status_code == 429)
-    assert _count(app, Comment) == 1
+    assert count_rows(app, Comment) == 1
 
 
 def test_comments_are_counted_in_the_servers_metrics(process_app, only_the_child_writes):
     app = process_app()
-    _site, auth = _site_key(app)
+    _site, auth = site_auth(app)
     client = app.test_client()
 
     def received() -> float:
@@ -121,7 +99,7 @@ def test_a_rule_added_in_the_server_applies_to_the_childs_next_comment(process_a
     from moderation.core import rules
 
     app = process_app()
-    site, auth = _site_key(app)
+    site, auth = site_auth(app)
     client = app.test_client()
     first = client.post("/api/v1/comments", json=valid_comment(author_email="troll@example.org"), headers=auth)
     assert first.status_code == 202  # the child has now read (and cached) the site's rules
@@ -146,7 +124,7 @@ def test_a_commit_in_the_child_wakes_the_servers_webhook_worker(make_app, only_t
     writer = start_intake_writer(app, process=True)
     worker = Worker(app, dataclasses.replace(app.extensions["moderation.webhooks.settings"], poll_seconds=30)).start()
     try:
-        site, auth = _site_key(app)
+        site, auth = site_auth(app)
         with app.app_context():
             add_endpoint(db.session, site.id, receiver.url(), now=dt.datetime.now(dt.timezone.utc))
         time.sleep(0.3)  # the worker is idle, and would not look again for 30 s unless woken
@@ -162,7 +140,7 @@ def test_a_commit_in_the_child_wakes_the_servers_webhook_worker(make_app, only_t
 def test_a_child_killed_while_writing_fails_its_comment_with_503_and_a_new_child_takes_over(
         process_app, only_the_child_writes):
     app = process_app()
-    _site, auth = _site_key(app)
+    _site, auth = site_auth(app)
     client = app.test_client()
     writer = current_writer(app)
     assert client.post("/api/v1/comments", json=valid_comment(content="avant"), headers=auth).status_code == 202
@@ -180,12 +158,12 @@ def test_a_child_killed_while_writing_fails_its_comment_with_503_and_a_new_child
     _wait(lambda: writer.running and writer.process is not first_child, what="a new child")
     after = client.post("/api/v1/comments", json=valid_comment(content="après"), headers=auth)
     assert after.status_code == 202
-    assert _count(app, Comment) == 2  # "avant" and "après"; the killed child committed nothing
+    assert count_rows(app, Comment) == 2  # "avant" and "après"; the killed child committed nothing
 
 
 def test_a_child_that_does_not_answer_in_time_is_replaced_and_the_request_gets_503(process_app, only_the_child_writes):
     app = process_app()
-    _site, auth = _site_key(app)
+    _site, auth = site_auth(app)
     writer = current_writer(app)
     writer.answer_timeout_s = 1.0
     stuck = writer.process
@@ -196,7 +174,7 @@ def test_a_child_that_does_not_answer_in_time_is_replaced_and_the_request_gets_5
     _wait(lambda: writer.running and writer.process is not stuck, what="a new child")
     assert not stuck.is_alive()
     again = app.test_client().post("/api/v1/comments", json=valid_comment(content="de nouveau"), headers=auth)
-    assert again.status_code == 202 and _count(app, Comment) == 1
+    assert again.status_code == 202 and count_rows(app, Comment) == 1
 
 
 def test_without_a_child_intake_writes_in_the_server_and_a_child_is_tried_again(make_app, monkeypatch):
@@ -218,21 +196,21 @@ def test_without_a_child_intake_writes_in_the_server_and_a_child_is_tried_again(
     app.extensions["moderation.intake_writer"] = writer
     try:
         assert current_writer(app) is None  # nothing to hand comments to
-        _site, auth = _site_key(app)
+        _site, auth = site_auth(app)
         response = app.test_client().post("/api/v1/comments", json=valid_comment(), headers=auth)
-        assert response.status_code == 202 and _count(app, Comment) == 1
+        assert response.status_code == 202 and count_rows(app, Comment) == 1
         _wait(lambda: len(started) >= 2, seconds=10, what="another attempt")
         monkeypatch.undo()  # processes can be started again
         _wait(lambda: writer.running, what="the child, once processes can be started")
         later = app.test_client().post("/api/v1/comments", json=valid_comment(content="plus tard"), headers=auth)
-        assert later.status_code == 202 and _count(app, Comment) == 2
+        assert later.status_code == 202 and count_rows(app, Comment) == 2
     finally:
         writer.stop()
 
 
 def test_stopping_lets_the_child_finish_then_intake_writes_in_the_server(process_app):
     app = process_app()
-    _site, auth = _site_key(app)
+    _site, auth = site_auth(app)
     writer = current_writer(app)
     responses = post_together(app, auth, [valid_comment(author_email=f"s{n}@example.org") for n in range(6)])
     child = writer.process
@@ -242,7 +220,7 @@ def test_stopping_lets_the_child_finish_then_intake_writes_in_the_server(process
     assert [r.status_code for r in responses] == [202] * 6
     assert current_writer(app) is None and not child.is_alive()
     response = app.test_client().post("/api/v1/comments", json=valid_comment(content="après l'arrêt"), headers=auth)
-    assert response.status_code == 202 and _count(app, Comment) == 7
+    assert response.status_code == 202 and count_rows(app, Comment) == 7
 
 
 @pytest.mark.parametrize(("choice", "database", "in_process"), [
@@ -273,7 +251,7 @@ def test_big_comments_while_the_answers_are_read_slowly_all_get_through(process_
     from moderation import intake_process
 
     app = process_app()
-    _site, auth = _site_key(app)
+    _site, auth = site_auth(app)
     writer = current_writer(app)
     writer.answer_timeout_s = 30.0
     slowed = []
@@ -303,7 +281,7 @@ def test_big_comments_while_the_answers_are_read_slowly_all_get_through(process_
     for thread in threads:
         thread.join(60)
     assert slowed and sorted(statuses.values()) == [202] * 32
-    assert _count(app, Comment) == 32
+    assert count_rows(app, Comment) == 32
 
 
 class _ExitsWhenUnpickled:
@@ -326,12 +304,12 @@ def test_a_child_that_dies_while_starting_is_retried_and_intake_goes_on_meanwhil
         assert time.monotonic() - began < 30 and not writer.running and writer.thread.is_alive()
         state = app.test_client().get("/readyz").get_json()["checks"]["intake_writer"]
         assert state == "in request threads (writer process starting)"
-        _site, auth = _site_key(app)
+        _site, auth = site_auth(app)
         assert app.test_client().post("/api/v1/comments", json=valid_comment(), headers=auth).status_code == 202
         writer.overrides = good
         _wait(lambda: writer.running, what="a child once it can start")
         later = app.test_client().post("/api/v1/comments", json=valid_comment(content="ensuite"), headers=auth)
-        assert later.status_code == 202 and _count(app, Comment) == 2
+        assert later.status_code == 202 and count_rows(app, Comment) == 2
     finally:
         writer.stop()
 

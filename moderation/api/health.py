@@ -43,10 +43,8 @@ def readyz():
 
 
 def _writer_state(writer) -> str:
-    from moderation.intake_process import ProcessWriter
-
     if writer.running:
-        return "process" if isinstance(writer, ProcessWriter) else "thread"
-    if isinstance(writer, ProcessWriter) and not writer.stopped:
-        return "in request threads (writer process starting)"
+        return writer.KIND
+    if not writer.stopped:
+        return f"in request threads (writer {writer.KIND} starting)"
     return "in request threads (writer stopped)"
