@@ -56,7 +56,13 @@ def fresh_postgres() -> str:
     return f"postgresql+psycopg://postgres@127.0.0.1:5432/{PG_BENCH_DB}"
 
 
-def start_service(database: str, scoring: bool, workdir: Path) -> tuple[subprocess.Popen, int, str]:
+def start_service(database: str, scoring: bool, workdir: Path, root: Path | None = None
+                  ) -> tuple[subprocess.Popen, int, str]:
+    """The service of the checkout at `root` (default: this one), served on a free port; its process, port and key.
+
+    `python -m` puts its working directory first on sys.path, before PYTHONPATH: the service runs
+    in `root` so that it imports that checkout's package and no other."""
+    root = Path(root or Path(__file__).resolve().parent.parent)
     env = {**os.environ, "MODERATION_INSTANCE_DIR": str(workdir), "MODERATION_RATELIMIT_INTAKE": "1000000 per minute",
            "MODERATION_SECRET_KEY": "bench-secret"}
     env.pop("MODERATION_THREADS", None)
@@ -67,13 +73,13 @@ def start_service(database: str, scoring: bool, workdir: Path) -> tuple[subproce
         env["MODERATION_MODELS_DIR"] = str(empty)
     moderation = [sys.executable, "-m", "moderation.cli"]
     key = subprocess.run(moderation + ["sites", "create", "bench"], env=env, capture_output=True, text=True,
-                         check=True).stdout.strip()
+                         check=True, cwd=root).stdout.strip()
     port = free_port()
     env["MODERATION_PORT"] = str(port)
     # The log goes to a file: an unread pipe fills up (waitress warns of its queue depth at c=32)
     # and then blocks the server's main thread, which looked like 30 s stalls.
     log = open(workdir / "serve.log", "w")
-    process = subprocess.Popen(moderation + ["serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(moderation + ["serve"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
     wait_ready(port)
     _wait_for_scoring_workers(port)
     return process, port, key

@@ -2,7 +2,8 @@
 
 Run from the repository root, after `git worktree add ../base <commit>`:
     .venv/bin/python bench/intake_ab.py --database sqlite --rounds 3 ../base .
-Each checkout is put first on PYTHONPATH when its service starts; medians of the ratios are
+Each checkout's service runs in that checkout (its working directory, and first on PYTHONPATH),
+and the script checks that it imports that checkout's package; medians of the ratios are
 printed at the end. A checkout may carry environment settings for its service, to compare
 settings of one checkout:  . .@MODERATION_INTAKE_WRITER=thread
 On a machine whose speed drifts within minutes, this compares code better
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -20,6 +22,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import intake  # noqa: E402
 from loadgen import run  # noqa: E402
+
+
+def _check_imports_from(root: str) -> None:
+    """Refuse to compare a checkout whose service would import another checkout's package.
+
+    (Until the seventh session the services ran in the caller's directory, and `python -m` put it
+    first on sys.path: both sides of every A/B of two checkouts ran the caller's code.)"""
+    found = subprocess.run([sys.executable, "-c", "import moderation; print(moderation.__file__)"], cwd=root,
+                           env={**os.environ, "PYTHONPATH": root}, capture_output=True, text=True, check=True)
+    if not Path(found.stdout.strip()).resolve().is_relative_to(Path(root).resolve()):
+        raise SystemExit(f"{root}: the service would import {found.stdout.strip()}")
 
 
 def main() -> None:
@@ -37,6 +50,8 @@ def main() -> None:
         environment = dict(item.split("=", 1) for item in settings.split(",") if item)
         variants[spec] = (str(Path(root).resolve()), environment)
     roots = list(variants)
+    for path, environment in variants.values():
+        _check_imports_from(path)
     ceiling, ceiling_port = intake.start_ceiling(8)
     ratios: dict[str, list[float]] = {root: [] for root in roots}
     try:
@@ -47,7 +62,7 @@ def main() -> None:
                 os.environ.update(PYTHONPATH=path, **environment)
                 with tempfile.TemporaryDirectory() as tmp:
                     try:
-                        service, port, key = intake.start_service(args.database, args.scoring, Path(tmp))
+                        service, port, key = intake.start_service(args.database, args.scoring, Path(tmp), Path(path))
                     finally:
                         os.environ.clear()
                         os.environ.update(saved)

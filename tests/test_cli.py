@@ -90,7 +90,10 @@ def test_serve_on_an_empty_database_prints_a_first_key_once_and_accepts_comments
         assert "moderation sites create" in banner
 
         base = f"http://127.0.0.1:{port}"
-        for _ in range(50):
+        # Until its port is bound: after "Serving on" it still starts its workers (writer, scoring)
+        # first, which took over 5 s on a loaded machine.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None:
             try:
                 urllib.request.urlopen(base + "/healthz", timeout=2)
                 break

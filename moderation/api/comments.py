@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 from marshmallow import ValidationError
 from webargs.flaskparser import FlaskParser
 
+from moderation.api.comment_loading import load_comment
 from moderation.api.schemas import (
     CommentIn,
     Problem,
@@ -70,10 +71,6 @@ def intake_settings() -> submissions.IntakeSettings:
     return current_app.extensions["moderation.intake_settings"]
 
 
-# Schema instances are built once: marshmallow copies every declared field on instantiation.
-_COMMENT_IN = CommentIn()
-
-
 def _receipt(comment) -> tuple[int, str]:
     # Written by hand (Receipt documents it): marshmallow's dump cost a twentieth of an intake.
     return 202, json.dumps({"id": comment.id, "status": comment.status.value, "version": comment.version,
@@ -84,14 +81,15 @@ def _load_comment() -> tuple[object, dict]:
     """The posted JSON and its validated fields.
 
     Parsed here rather than by @blp.arguments: webargs' per-request set-up was a seventh of an
-    intake's cost (bench/intake.py); the body is documented with the same schema below."""
+    intake's cost (bench/intake.py); the body is documented with the same schema below, and
+    load_comment gives what CommentIn would."""
     raw = request.get_data(cache=True)
     try:
         payload = json.loads(raw) if raw.strip() else {}
     except ValueError as error:  # also covers bytes that are not UTF-8
         raise MalformedJson("the request body is not valid JSON") from error
     try:
-        return payload, _COMMENT_IN.load(payload)
+        return payload, load_comment(payload)
     except ValidationError as error:
         raise FieldErrors(flatten_messages(error.messages)) from error
 

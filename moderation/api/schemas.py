@@ -6,10 +6,11 @@ import re
 import unicodedata
 from urllib.parse import urlsplit
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError
 from flask import current_app
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, pre_load
 
+from moderation.api.email_address import normalised_email
 from moderation.core.queries import MAX_ID
 from moderation.core.reports import REPORT_REASONS
 from moderation.core.status import CommentStatus
@@ -49,6 +50,62 @@ def _http_url(value: str) -> None:
         raise ValidationError("url_scheme")
 
 
+# The longest value of each text field; WordPress's where it has one.
+FIELD_LIMITS = {
+    "article_id": 200, "author_name": MAX_NAME, "author_email": MAX_EMAIL, "content": MAX_CONTENT,
+    "article_url": MAX_URL, "article_title": 500, "author_url": MAX_URL, "author_ip": 45,
+    "referrer": 2048, "language": 16,
+}
+
+
+def normalise_text(value: str) -> str:
+    """Browsers send textarea line breaks as CRLF; store plain newlines, NFC-composed."""
+    return unicodedata.normalize("NFC", value.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def check_comment(data: dict) -> dict:
+    """CommentIn's checks once its fields have their types: lengths, control characters, URLs, IP, e-mail.
+
+    A plain function, so that moderation.api.comment_loading runs the very same checks without marshmallow."""
+    errors: dict[str, list[str]] = {}
+
+    def fail(field: str, code: str) -> None:
+        errors.setdefault(field, []).append(code)
+
+    for name in ("article_id", "author_name", "author_email", "content"):
+        data[name] = data[name].strip()
+    for name, value in list(data.items()):
+        if isinstance(value, str):
+            if CONTROL_CHARS.search(value):
+                fail(name, "control_chars")
+            elif name in FIELD_LIMITS and len(value) > FIELD_LIMITS[name]:
+                fail(name, f"too_long|{FIELD_LIMITS[name]}")
+    for name in ("author_url", "article_url"):
+        if data.get(name) and name not in errors:
+            try:
+                _http_url(data[name])
+            except ValidationError:
+                fail(name, "url_scheme")
+    if data.get("author_ip") and "author_ip" not in errors:
+        try:
+            data["author_ip"] = str(ipaddress.ip_address(data["author_ip"]))
+        except ValueError:
+            fail("author_ip", "invalid_ip")
+    if data.get("author_user_agent"):
+        data["author_user_agent"] = data["author_user_agent"][:255]
+    if data["author_email"] and "author_email" not in errors:
+        try:
+            data["author_email"] = normalised_email(
+                data["author_email"], check_deliverability=current_app.config["MODERATION_EMAIL_CHECK_DELIVERABILITY"])
+        except EmailNotValidError:
+            fail("author_email", "invalid_email")
+    if data.get("parent_id") is not None and not 1 <= data["parent_id"] <= MAX_ID:
+        fail("parent_id", "not_an_integer")
+    if errors:
+        raise ValidationError(errors)
+    return data
+
+
 class CommentIn(Schema):
     """What the site posts: named like WordPress's comment REST API fields."""
 
@@ -75,61 +132,11 @@ class CommentIn(Schema):
     def _normalise(self, data, **kwargs):
         if not isinstance(data, dict):
             raise ValidationError("invalid_body", "_schema")
-        clean = {}
-        for key, value in data.items():
-            if isinstance(value, str):
-                # Browsers send textarea line breaks as CRLF; store plain newlines, NFC-composed.
-                value = unicodedata.normalize("NFC", value.replace("\r\n", "\n").replace("\r", "\n"))
-            clean[key] = value
-        return clean
+        return {key: normalise_text(value) if isinstance(value, str) else value for key, value in data.items()}
 
     @post_load
     def _check(self, data, **kwargs):
-        errors: dict[str, list[str]] = {}
-
-        def fail(field: str, code: str) -> None:
-            errors.setdefault(field, []).append(code)
-
-        for name in ("article_id", "author_name", "author_email", "content"):
-            data[name] = data[name].strip()
-        limits = {
-            "article_id": 200, "author_name": MAX_NAME, "author_email": MAX_EMAIL, "content": MAX_CONTENT,
-            "article_url": MAX_URL, "article_title": 500, "author_url": MAX_URL, "author_ip": 45,
-            "referrer": 2048, "language": 16,
-        }
-        for name, value in list(data.items()):
-            if isinstance(value, str):
-                if CONTROL_CHARS.search(value):
-                    fail(name, "control_chars")
-                elif name in limits and len(value) > limits[name]:
-                    fail(name, f"too_long|{limits[name]}")
-        for name in ("author_url", "article_url"):
-            if data.get(name) and name not in errors:
-                try:
-                    _http_url(data[name])
-                except ValidationError:
-                    fail(name, "url_scheme")
-        if data.get("author_ip") and "author_ip" not in errors:
-            try:
-                data["author_ip"] = str(ipaddress.ip_address(data["author_ip"]))
-            except ValueError:
-                fail("author_ip", "invalid_ip")
-        if data.get("author_user_agent"):
-            data["author_user_agent"] = data["author_user_agent"][:255]
-        if data["author_email"] and "author_email" not in errors:
-            try:
-                checked = validate_email(
-                    data["author_email"],
-                    check_deliverability=current_app.config["MODERATION_EMAIL_CHECK_DELIVERABILITY"],
-                )
-                data["author_email"] = checked.normalized
-            except EmailNotValidError:
-                fail("author_email", "invalid_email")
-        if data.get("parent_id") is not None and not 1 <= data["parent_id"] <= MAX_ID:
-            fail("parent_id", "not_an_integer")
-        if errors:
-            raise ValidationError(errors)
-        return data
+        return check_comment(data)
 
 
 class Receipt(Schema):
