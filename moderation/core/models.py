@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
+import secrets
+import time
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -155,7 +156,12 @@ class IdempotencyKey(db.Model):
 
 
 def new_event_id() -> str:
-    return "msg_" + uuid.uuid4().hex
+    """A webhook message id ("msg_" and 32 hex digits) that sorts by time: 48 bits of milliseconds,
+    then 80 random bits (the layout of a UUIDv7, without its version bits).
+
+    Why not uuid4: the primary key's index then takes each new event on a random page, one more page
+    written per comment at every intake commit; time-ordered ids are appended."""
+    return f"msg_{time.time_ns() // 1_000_000:012x}{secrets.randbits(80):020x}"
 
 
 class OutboxEvent(db.Model):
