@@ -1,7 +1,6 @@
 """Shape-only marshmallow schemas; errors are message codes that moderation.api.messages localises."""
 from __future__ import annotations
 
-import ipaddress
 import re
 import unicodedata
 from urllib.parse import urlsplit
@@ -11,6 +10,7 @@ from flask import current_app
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, pre_load
 
 from moderation.api.email_address import normalised_email
+from moderation.api.ip_address import normalised_ip
 from moderation.core.queries import MAX_ID
 from moderation.core.reports import REPORT_REASONS
 from moderation.core.status import CommentStatus
@@ -88,7 +88,7 @@ def check_comment(data: dict) -> dict:
                 fail(name, "url_scheme")
     if data.get("author_ip") and "author_ip" not in errors:
         try:
-            data["author_ip"] = str(ipaddress.ip_address(data["author_ip"]))
+            data["author_ip"] = normalised_ip(data["author_ip"])
         except ValueError:
             fail("author_ip", "invalid_ip")
     if data.get("author_user_agent"):
