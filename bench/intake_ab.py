@@ -50,7 +50,7 @@ def main() -> None:
         environment = dict(item.split("=", 1) for item in settings.split(",") if item)
         variants[spec] = (str(Path(root).resolve()), environment)
     roots = list(variants)
-    for path, environment in variants.values():
+    for path, _environment in variants.values():
         _check_imports_from(path)
     ceiling, ceiling_port = intake.start_ceiling(8)
     ratios: dict[str, list[float]] = {root: [] for root in roots}

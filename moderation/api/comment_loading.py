@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from moderation.api.schemas import CommentIn, _not_blank, check_comment, normalise_text
+from moderation.api.schemas import CommentIn, not_blank, check_comment, normalise_text
 
 _SCHEMA = CommentIn()
 
@@ -17,7 +17,7 @@ def _field_plan(schema: CommentIn) -> list[tuple[str, bool, bool]] | None:
         if field.data_key not in (None, name):
             return None
         if type(field) is fields.String:
-            if field.validators != ([_not_blank] if field.required else []):
+            if field.validators != ([not_blank] if field.required else []):
                 return None
             if not field.required and not (field.allow_none and field.load_default is None):
                 return None

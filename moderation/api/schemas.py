@@ -21,7 +21,7 @@ MAX_NAME, MAX_EMAIL, MAX_URL, MAX_CONTENT = 245, 100, 200, 65525
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-def _not_blank(value: str) -> None:
+def not_blank(value: str) -> None:
     # Reported with the missing fields, as the site's own form does: blank is as good as absent.
     if not value.strip():
         raise ValidationError("required")
@@ -34,7 +34,7 @@ def _required_str(metadata: dict | None = None, **kwargs):
     return fields.String(
         metadata={**NOT_BLANK, **(metadata or {})},
         required=True,
-        validate=_not_blank,
+        validate=not_blank,
         error_messages={"required": "required", "null": "required", "invalid": "not_a_string"},
         **kwargs,
     )
