@@ -51,9 +51,10 @@ SETTINGS: dict[str, tuple[object, object]] = {
     "SCORING_PROCESSES": (3, _int),
     # Where `serve` writes intake batches: "process" (a child, moderation/intake_process.py),
     # "thread" (moderation/intake_writer.py) or "auto": a child on PostgreSQL, where it served
-    # 40-45 % more comments; a thread on SQLite, where a child served ~7 % more but would be
-    # arbitrated by SQLite's busy handler instead of this process's write lock, which idempotent
-    # intake and moderators also take (bench/README.md, "Intake", seventh session).
+    # 40-45 % more comments; a thread on SQLite, where a child served ~7 % more without the
+    # classifier and nothing more with it, while moderators, arbitrated with it by SQLite's busy
+    # handler instead of this process's write lock, waited twice as long under full intake
+    # (bench/mixed_load.py: decisions p99 42 -> 89 ms; bench/README.md, "Intake", eighth session).
     "INTAKE_WRITER": ("auto", _choice("auto", "process", "thread")),
     "EMAIL_CHECK_DELIVERABILITY": (False, _bool),
     "FLOOD_INTERVAL_SECONDS": (15, _int),
