@@ -68,6 +68,26 @@ def test_concurrent_comments_are_written_by_the_child_each_with_its_own_answer(p
                 f"Avis {index} : <b>مقال</b> wakha", f"r{index}@example.org", answer.get_json()["status"])
 
 
+def test_keyed_comments_are_stored_with_their_keys_by_the_child_and_retries_replay(process_app, only_the_child_writes):
+    from moderation.core.models import IdempotencyKey
+
+    app = process_app()
+    _site, auth = site_auth(app)
+    bodies = [valid_comment(author_email=f"k{n}@example.org", author_ip=f"203.0.113.{n}", content=f"Clé {n}")
+              for n in range(4)]
+    client = app.test_client()
+    first = [client.post("/api/v1/comments", json=body, headers={**auth, "Idempotency-Key": f"key-{n}"})
+             for n, body in enumerate(bodies)]
+    assert [r.status_code for r in first] == [202] * 4
+    assert count_rows(app, IdempotencyKey) == 4  # stored by the child, with the comments
+    again = client.post("/api/v1/comments", json=bodies[2], headers={**auth, "Idempotency-Key": "key-2"})
+    assert again.status_code == 202 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json() == first[2].get_json()
+    reused = client.post("/api/v1/comments", json=bodies[3], headers={**auth, "Idempotency-Key": "key-2"})
+    assert reused.status_code == 422
+    assert count_rows(app, Comment) == 4
+
+
 def test_a_flood_is_refused_with_its_retry_after_across_the_pipe(process_app, only_the_child_writes):
     app = process_app(FLOOD_INTERVAL_SECONDS=15)
     _site, auth = site_auth(app)

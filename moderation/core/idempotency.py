@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-from moderation.core.db import transaction
+from moderation.core.db import reading, transaction
+from moderation.core.driver_statements import DriverInserts, DriverSelects
 from moderation.core.models import IdempotencyKey
 from moderation.errors import FieldErrors, IdempotencyInFlight, IdempotencyMismatch
 
@@ -37,56 +38,117 @@ def _existing(session: Session, site_id: int, key: str) -> IdempotencyKey | None
     )
 
 
-def claim_key(session: Session, site_id: int, key: str, print_: str, now: dt.datetime, ttl: dt.timedelta):
-    """Claim a key for this request: None to go ahead, a StoredResponse to replay, or raise."""
+def _replay_or_refuse(stored_print: str, status: int | None, body: str | None, print_: str) -> StoredResponse:
+    if stored_print != print_:
+        raise IdempotencyMismatch("key reused with a different body")
+    if status is None:
+        raise IdempotencyInFlight("the first request with this key is still being processed")
+    return StoredResponse(status, body or "")
+
+
+def look_up_key(session: Session, site_id: int, key: str, print_: str, now: dt.datetime, ttl: dt.timedelta):
+    """Before a keyed comment is written: the first response to replay, None to go ahead, or raise (422, 409).
+
+    Only reads. The key is stored with the comment's response in the transaction that stores the
+    comment (KeysInBatch), so a request costs no transaction of its own, and a failed one leaves
+    nothing behind that a retry would have to get past."""
     if not key or len(key) > MAX_KEY_LENGTH:
         raise FieldErrors({"Idempotency-Key": [f"too_long|{MAX_KEY_LENGTH}" if key else "required"]})
     _purge_now_and_then(session, now, ttl)
-    for _ in range(2):
-        with transaction(session):
-            row = _existing(session, site_id, key)
-            if row is not None and row.created_at < now - ttl:
-                session.delete(row)  # expired: the key may be used afresh
-                session.flush()
-                row = None
-            if row is not None:
-                if row.fingerprint != print_:
-                    raise IdempotencyMismatch("key reused with a different body")
-                if row.response_status is None:
-                    raise IdempotencyInFlight("the first request with this key is still being processed")
-                return StoredResponse(row.response_status, row.response_body or "")
-            try:
-                session.add(IdempotencyKey(site_id=site_id, key=key, fingerprint=print_, created_at=now))
-                session.flush()
-                return None
-            except sa_exc.IntegrityError:
-                # A concurrent request took the key between our read and our insert: look again.
-                session.rollback()
-    raise IdempotencyInFlight("the first request with this key is still being processed")
+    with reading(session):
+        row = _existing(session, site_id, key)
+        if row is None or row.created_at < now - ttl:  # an expired key may be used afresh
+            return None
+        return _replay_or_refuse(row.fingerprint, row.response_status, row.response_body, print_)
 
 
-def complete_key(session: Session, site_id: int, key: str, status: int, body: str) -> None:
-    """Store the response inside the caller's transaction (the one that created the comment)."""
-    session.execute(
-        sa.update(IdempotencyKey)
-        .where(IdempotencyKey.site_id == site_id, IdempotencyKey.key == key)
-        .values(response_status=status, response_body=body)
-    )
+_KEYS = IdempotencyKey.__table__
+_INSERT_KEYS = DriverInserts(_KEYS, ("site_id", "key", "fingerprint", "response_status", "response_body",
+                                     "created_at"))
 
 
-def release_key(session: Session, site_id: int, key: str) -> None:
-    """Forget a claim whose request failed, so that a retry runs again instead of replaying an error."""
-    try:
-        with transaction(session):
-            session.execute(
-                sa.delete(IdempotencyKey).where(
-                    IdempotencyKey.site_id == site_id,
-                    IdempotencyKey.key == key,
-                    IdempotencyKey.response_status.is_(None),
-                )
-            )
-    except Exception:  # the database may be the reason we are here; the key then expires by itself
-        pass
+def _stored_keys(sites: int, keys: int) -> sa.Select:
+    """The stored rows of a batch's keys (one plain parameter per value: see DriverSelects)."""
+    return sa.select(_KEYS.c.id, _KEYS.c.site_id, _KEYS.c.key, _KEYS.c.fingerprint, _KEYS.c.created_at).where(
+        _KEYS.c.site_id.in_([sa.bindparam(f"site{i}", type_=_KEYS.c.site_id.type) for i in range(sites)]),
+        _KEYS.c.key.in_([sa.bindparam(f"key{i}", type_=_KEYS.c.key.type) for i in range(keys)]))
+
+
+_STORED_KEYS = DriverSelects(_stored_keys)
+
+
+class KeysInBatch:
+    """The Idempotency-Keys of one batch of submissions (submissions.Submission), in the writer's transaction.
+
+    Each request looked its key up before it was queued (look_up_key). A key stored since, by a
+    concurrent request with the same key, or taken by an earlier submission of the same batch,
+    refuses the submission with 409 before anything is written: the client's retry then gets the
+    stored response. A submission whose comment is stored gets its key stored with the response,
+    in the same transaction."""
+
+    def __init__(self, connection, batch: list) -> None:
+        keyed = [s for s in batch if s.idempotent is not None]
+        self.stored: dict[tuple[int, str], tuple] = {}
+        self.taken: set[tuple[int, str]] = set()
+        if not keyed:
+            return
+        sites = sorted({s.site.id for s in keyed})
+        keys = sorted({s.idempotent.key for s in keyed})
+        values = {f"site{i}": site for i, site in enumerate(sites)}
+        values.update((f"key{i}", key) for i, key in enumerate(keys))
+        for row in _STORED_KEYS(connection, len(sites), len(keys)).run(connection, values):
+            self.stored[(row[1], row[2])] = row
+
+    def check(self, submission) -> None:
+        """Raise IdempotencyInFlight (or IdempotencyMismatch) if this submission's key is no longer free."""
+        wanted = submission.idempotent
+        if wanted is None:
+            return
+        pair = (submission.site.id, wanted.key)
+        if pair in self.taken:
+            raise IdempotencyInFlight("the first request with this key is still being processed")
+        row = self.stored.get(pair)
+        if row is not None and not self._expired(row, submission):
+            if row[3] != wanted.fingerprint:
+                raise IdempotencyMismatch("key reused with a different body")
+            raise IdempotencyInFlight("the first request with this key is still being processed")
+
+    def note(self, submission) -> None:
+        """This submission goes on to be written: its key is taken for the rest of the batch."""
+        if submission.idempotent is not None:
+            self.taken.add((submission.site.id, submission.idempotent.key))
+
+    def store(self, connection, written: list[tuple]) -> None:
+        """Store the keys of the (submission, comment) pairs written, each with its rendered response."""
+        rows, expired = [], []
+        for submission, comment in written:
+            wanted = submission.idempotent
+            if wanted is None:
+                continue
+            status, body = wanted.render(comment)
+            rows.append(dict(site_id=submission.site.id, key=wanted.key, fingerprint=wanted.fingerprint,
+                             response_status=status, response_body=body, created_at=submission.now))
+            old = self.stored.get((submission.site.id, wanted.key))
+            if old is not None:
+                expired.append(old[0])
+        if expired:  # rare: an expired key used afresh
+            connection.execute(sa.delete(_KEYS).where(_KEYS.c.id.in_(expired)))
+        if rows:
+            _INSERT_KEYS.run(connection, rows)
+
+    @staticmethod
+    def _expired(row: tuple, submission) -> bool:
+        created_at = row[4]
+        if created_at.tzinfo is None:  # some drivers hand back naive UTC
+            created_at = created_at.replace(tzinfo=dt.timezone.utc)
+        return created_at < submission.now - submission.idempotent.ttl
+
+
+def is_key_conflict(error: sa_exc.IntegrityError) -> bool:
+    """The unique key of idempotency_keys: a concurrent request in another process stored the same key."""
+    orig = error.orig
+    constraint = getattr(getattr(orig, "diag", None), "constraint_name", None)
+    return constraint == "uq_idempotency_site_key" or "idempotency_keys.site_id, idempotency_keys.key" in str(orig)
 
 
 PURGE_EVERY_SECONDS = 3600.0

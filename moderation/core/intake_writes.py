@@ -12,11 +12,12 @@ from sqlalchemy.orm import Session
 from moderation.core import outbox, postgres_intake, rules
 from moderation.core.db import transaction
 from moderation.core.driver_statements import DriverInserts, DriverSelects
-from moderation.core.idempotency import complete_key
+from moderation.core.idempotency import KeysInBatch, is_key_conflict
 from moderation.core.models import Comment, Decision, OutboxEvent, Site
 from moderation.core.policy import decide
 from moderation.core.status import CommentStatus
-from moderation.errors import DuplicateComment, FloodDetected, InvalidParent, ModerationError
+from moderation.errors import (DuplicateComment, FloodDetected, IdempotencyInFlight, IdempotencyMismatch, InvalidParent,
+                               ModerationError)
 from moderation.metrics import COMMENTS_RECEIVED
 
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ class AcceptedComment(SimpleNamespace):
 
 
 # What the checks before the INSERT may refuse one submission for, without failing the others.
-CHECK_REFUSALS = (FloodDetected, InvalidParent)
+CHECK_REFUSALS = (FloodDetected, InvalidParent, IdempotencyInFlight, IdempotencyMismatch)
 
 
 class _FloodWindow:
@@ -174,16 +175,24 @@ def write_batch(session: Session, batch: list[Submission], interval: dt.timedelt
 
     One statement per batch for each of the flood query, the comments, their decisions and their
     events, and one commit, instead of one of each per comment (bench/intake.py). On PostgreSQL
-    the look-ups share one round trip and the INSERTs one statement (postgres_intake)."""
+    the look-ups share one round trip and the INSERTs one statement (postgres_intake). Comments
+    sent with an Idempotency-Key add a look-up and an INSERT of their keys (idempotency.KeysInBatch)."""
     chained = session.get_bind().dialect.name == "postgresql" and len(batch) <= DriverInserts.MAX_ROWS
-    try:
-        results = _write_batch(session, batch, interval, chained)
-    except sa_exc.IntegrityError as error:
-        if not chained or not _is_duplicate_key(error):
-            raise
-        # Another process stored one of these comments between the look-up and the INSERT: the
-        # INSERT with ON CONFLICT settles which are duplicates, row by row.
-        results = _write_batch(session, batch, interval, chained=False)
+    for attempt in range(3):
+        try:
+            results = _write_batch(session, batch, interval, chained)
+            break
+        except sa_exc.IntegrityError as error:
+            if attempt == 2:
+                raise
+            if chained and _is_duplicate_key(error):
+                # Another process stored one of these comments between the look-up and the INSERT:
+                # the INSERT with ON CONFLICT settles which are duplicates, row by row.
+                chained = False
+            elif not is_key_conflict(error):
+                raise
+            # else another process stored one of these Idempotency-Keys meanwhile: looked up
+            # again, it refuses its submission with 409 and the others are written.
     for result in results:
         if isinstance(result, AcceptedComment):
             COMMENTS_RECEIVED.labels(status=result.status.value).inc()
@@ -201,10 +210,12 @@ def _write_batch(session: Session, batch: list[Submission], interval: dt.timedel
             flood = _FloodWindow(interval, lookups.recent)
         else:
             flood = _FloodWindow(interval, flood_query[0].run(connection, flood_query[1]) if flood_query else [])
+        keys = KeysInBatch(connection, batch)
         accepted = []
         for index, submission in enumerate(batch):
             data = submission.data
             try:
+                keys.check(submission)  # first: a concurrent retry is 409, not a flood
                 _check_parent(session, submission.site, data["article_id"], data.get("parent_id"))
                 flood.check(submission)
                 signals = rules.evaluate(session, submission.site, data)
@@ -212,6 +223,7 @@ def _write_batch(session: Session, batch: list[Submission], interval: dt.timedel
                 results[index] = refusal
                 continue
             flood.note(submission)
+            keys.note(submission)
             verdict = decide(submission.scores, submission.policy, submission.unscored_reason, signals)
             values = _values(submission, verdict)
             if lookups is not None:
@@ -227,6 +239,8 @@ def _write_batch(session: Session, batch: list[Submission], interval: dt.timedel
                 _store_chained(session, accepted, results)
             else:
                 _store(session, accepted, results)  # duplicates are refused there, by the unique key
+            keys.store(connection, [(submission, results[index]) for index, submission, _verdict, _values in accepted
+                                    if isinstance(results[index], AcceptedComment)])
     return results
 
 
@@ -250,13 +264,6 @@ def _follow_ups(accepted: list, ids: list[int | None], results: list) -> tuple[l
     return decisions, events
 
 
-def _complete_idempotency_keys(session: Session, accepted: list, results: list) -> None:
-    for index, submission, _verdict, _values in accepted:
-        if submission.idempotent is not None and isinstance(results[index], AcceptedComment):
-            status, body = submission.idempotent.render(results[index])
-            complete_key(session, submission.site.id, submission.idempotent.key, status, body)
-
-
 def _store(session: Session, accepted: list, results: list) -> None:
     ids = _insert_comments(session, [values for _, _, _, values in accepted])
     decisions, events = _follow_ups(accepted, ids, results)
@@ -264,7 +271,6 @@ def _store(session: Session, accepted: list, results: list) -> None:
         connection = session.connection()
         _INSERT_DECISIONS.run(connection, decisions)
         outbox.record_many(session, events, None)  # each event dated by its comment
-    _complete_idempotency_keys(session, accepted, results)
 
 
 def _store_chained(session: Session, accepted: list, results: list) -> None:
@@ -273,4 +279,3 @@ def _store_chained(session: Session, accepted: list, results: list) -> None:
     decisions, events = _follow_ups(accepted, [values["id"] for values in comments], results)
     _CHAINED_INSERTS.run(session.connection(), comments, decisions, outbox.event_rows(events, None))
     outbox.written(session)
-    _complete_idempotency_keys(session, accepted, results)

@@ -8,7 +8,7 @@ from typing import Callable
 
 from sqlalchemy.orm import Session
 
-from moderation.core.idempotency import StoredResponse, claim_key, fingerprint, release_key
+from moderation.core.idempotency import StoredResponse, fingerprint, look_up_key
 from moderation.core.intake_writes import AcceptedComment, write_batch
 from moderation.core.models import Site
 from moderation.core.policy import PolicySettings, Scores
@@ -25,9 +25,12 @@ class IntakeSettings:
 
 @dataclass(frozen=True)
 class IdempotentResponse:
-    """The key to complete and how to render the response, so both commit with the comment."""
+    """The key, the request's fingerprint and how to render the response: the key is stored with
+    that response in the transaction that stores the comment (idempotency.KeysInBatch)."""
 
     key: str
+    fingerprint: str
+    ttl: dt.timedelta
     render: Callable[[AcceptedComment], tuple[int, str]]
 
 
@@ -116,16 +119,13 @@ def accept_comment(
     if idempotency_key is None:
         return Outcome(comment=submit_comment(session, site, data, scorer=scorer, settings=settings, now=now,
                                               writer=writer))
-    stored = claim_key(session, site.id, idempotency_key, fingerprint(raw_payload), now, ttl)
+    print_ = fingerprint(raw_payload)
+    stored = look_up_key(session, site.id, idempotency_key, print_, now, ttl)
     if stored is not None:
         return Outcome(replay=stored)
-    try:
-        comment = submit_comment(
-            session, site, data, scorer=scorer, settings=settings, now=now,
-            idempotent=IdempotentResponse(idempotency_key, render), writer=writer,
-        )
-    except BaseException:
-        # Errors are not stored: a retry with the same key runs again (a duplicate is still refused).
-        release_key(session, site.id, idempotency_key)
-        raise
+    # Nothing to release if this fails: the key is stored only with the comment.
+    comment = submit_comment(
+        session, site, data, scorer=scorer, settings=settings, now=now,
+        idempotent=IdempotentResponse(idempotency_key, print_, ttl, render), writer=writer,
+    )
     return Outcome(comment=comment)
