@@ -221,7 +221,7 @@ class ProcessWriter:
             for answer in lost.values():
                 answer.set_exception(DatabaseUnavailable(
                     "the intake writer stopped while writing this comment; a retry is refused as a "
-                    "duplicate if it was stored"))
+                    "duplicate if it was stored (replayed, with its Idempotency-Key)"))
             self._end(process, connection)
             if lost:
                 log.error("intake writer process lost with %d comments in hand", len(lost))

@@ -49,9 +49,10 @@ def _replay_or_refuse(stored_print: str, status: int | None, body: str | None, p
 def look_up_key(session: Session, site_id: int, key: str, print_: str, now: dt.datetime, ttl: dt.timedelta):
     """Before a keyed comment is written: the first response to replay, None to go ahead, or raise (422, 409).
 
-    Only reads. The key is stored with the comment's response in the transaction that stores the
-    comment (KeysInBatch), so a request costs no transaction of its own, and a failed one leaves
-    nothing behind that a retry would have to get past."""
+    Reads only (but for the hourly purge of expired keys). The key is stored with the comment's
+    response in the transaction that stores the comment (KeysInBatch), so a request costs no
+    transaction of its own, and a failed one leaves nothing behind that a retry would have to get
+    past. (Rows without a response were claims of earlier versions: 409 until they expire.)"""
     if not key or len(key) > MAX_KEY_LENGTH:
         raise FieldErrors({"Idempotency-Key": [f"too_long|{MAX_KEY_LENGTH}" if key else "required"]})
     _purge_now_and_then(session, now, ttl)
@@ -80,16 +81,16 @@ _STORED_KEYS = DriverSelects(_stored_keys)
 class KeysInBatch:
     """The Idempotency-Keys of one batch of submissions (submissions.Submission), in the writer's transaction.
 
-    Each request looked its key up before it was queued (look_up_key). A key stored since, by a
-    concurrent request with the same key, or taken by an earlier submission of the same batch,
-    refuses the submission with 409 before anything is written: the client's retry then gets the
-    stored response. A submission whose comment is stored gets its key stored with the response,
-    in the same transaction."""
+    Each request looked its key up before it was queued (look_up_key). A key stored since by a
+    concurrent request, or taken by an earlier submission of the same batch, refuses the
+    submission before anything is written: 409 for the same body (the client's retry then gets the
+    stored response), 422 for another. A submission whose comment is stored gets its key stored
+    with the response, in the same transaction."""
 
     def __init__(self, connection, batch: list) -> None:
         keyed = [s for s in batch if s.idempotent is not None]
         self.stored: dict[tuple[int, str], tuple] = {}
-        self.taken: set[tuple[int, str]] = set()
+        self.taken: dict[tuple[int, str], str] = {}  # key -> fingerprint of its submission in this batch
         if not keyed:
             return
         sites = sorted({s.site.id for s in keyed})
@@ -106,17 +107,34 @@ class KeysInBatch:
             return
         pair = (submission.site.id, wanted.key)
         if pair in self.taken:
+            if self.taken[pair] != wanted.fingerprint:
+                raise IdempotencyMismatch("key reused with a different body")
             raise IdempotencyInFlight("the first request with this key is still being processed")
         row = self.stored.get(pair)
         if row is not None and not self._expired(row, submission):
             if row[3] != wanted.fingerprint:
                 raise IdempotencyMismatch("key reused with a different body")
-            raise IdempotencyInFlight("the first request with this key is still being processed")
+            raise IdempotencyInFlight("another request with this key was stored a moment ago: retry to get its response")
+
+    @classmethod
+    def recheck(cls, connection, refused: list[tuple[int, object]], results: list) -> None:
+        """Keyed submissions refused as duplicates or floods: if their key was stored meanwhile (by
+        another process, after this batch read its keys), they get the key's 409 or 422 instead, as
+        a retry sent a moment too early should."""
+        keyed = [(index, submission) for index, submission in refused if submission.idempotent is not None]
+        if not keyed:
+            return
+        again = cls(connection, [submission for _index, submission in keyed])
+        for index, submission in keyed:
+            try:
+                again.check(submission)
+            except (IdempotencyInFlight, IdempotencyMismatch) as refusal:
+                results[index] = refusal
 
     def note(self, submission) -> None:
         """This submission goes on to be written: its key is taken for the rest of the batch."""
         if submission.idempotent is not None:
-            self.taken.add((submission.site.id, submission.idempotent.key))
+            self.taken[(submission.site.id, submission.idempotent.key)] = submission.idempotent.fingerprint
 
     def store(self, connection, written: list[tuple]) -> None:
         """Store the keys of the (submission, comment) pairs written, each with its rendered response."""
@@ -134,6 +152,9 @@ class KeysInBatch:
         if expired:  # rare: an expired key used afresh
             connection.execute(sa.delete(_KEYS).where(_KEYS.c.id.in_(expired)))
         if rows:
+            # In key order: two batches of two processes that share keys then lock them in the same
+            # order on PostgreSQL, and wait for each other instead of deadlocking.
+            rows.sort(key=lambda row: (row["site_id"], row["key"]))
             _INSERT_KEYS.run(connection, rows)
 
     @staticmethod
@@ -156,7 +177,7 @@ _next_purge = 0.0  # monotonic time; per process
 
 
 def _purge_now_and_then(session: Session, now: dt.datetime, ttl: dt.timedelta) -> None:
-    """At most once an hour per process, the next claim also deletes expired keys: the table keeps
+    """At most once an hour per process, the next look-up also deletes expired keys: the table keeps
     about a day of keys instead of growing for ever, with no scheduler to run."""
     global _next_purge
     if time.monotonic() < _next_purge:

@@ -192,7 +192,7 @@ def write_batch(session: Session, batch: list[Submission], interval: dt.timedelt
             elif not is_key_conflict(error):
                 raise
             # else another process stored one of these Idempotency-Keys meanwhile: looked up
-            # again, it refuses its submission with 409 and the others are written.
+            # again, it refuses its submission (409 or 422) and the others are written.
     for result in results:
         if isinstance(result, AcceptedComment):
             COMMENTS_RECEIVED.labels(status=result.status.value).inc()
@@ -241,6 +241,8 @@ def _write_batch(session: Session, batch: list[Submission], interval: dt.timedel
                 _store(session, accepted, results)  # duplicates are refused there, by the unique key
             keys.store(connection, [(submission, results[index]) for index, submission, _verdict, _values in accepted
                                     if isinstance(results[index], AcceptedComment)])
+        KeysInBatch.recheck(connection, [(index, submission) for index, submission in enumerate(batch)
+                                         if isinstance(results[index], (DuplicateComment, FloodDetected))], results)
     return results
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pytest
 import sqlalchemy as sa
 
 from moderation.api.schemas import CommentIn
@@ -38,6 +39,19 @@ def _stored_key(session, key: str) -> IdempotencyKey | None:
 def _comments(session) -> int:
     session.rollback()
     return session.scalar(sa.select(sa.func.count(Comment.id)))
+
+
+def _blind_first_key_read(monkeypatch) -> list:
+    """The batch's first read of its stored keys sees none, as if another process stored one just after it."""
+    real_init = idempotency.KeysInBatch.__init__
+    calls = []
+
+    def blind_first_time(self, connection, batch):
+        calls.append(1)
+        real_init(self, connection, [] if len(calls) == 1 else batch)
+
+    monkeypatch.setattr(idempotency.KeysInBatch, "__init__", blind_first_time)
+    return calls
 
 
 def test_a_keyed_comment_and_its_response_are_committed_together(app, session, site):
@@ -87,17 +101,32 @@ def test_a_key_stored_by_another_process_between_look_up_and_insert_refuses_only
     write_batch(session, [_keyed(app, site, "race", author_email="ailleurs@example.org",
                                  author_ip="198.51.100.1")], FLOOD)
     session.rollback()
-    real_init = idempotency.KeysInBatch.__init__
-    calls = []
-
-    def blind_first_time(self, connection, batch):
-        calls.append(1)
-        real_init(self, connection, [] if len(calls) == 1 else batch)
-
-    monkeypatch.setattr(idempotency.KeysInBatch, "__init__", blind_first_time)
+    calls = _blind_first_key_read(monkeypatch)
     results = write_batch(session, [_keyed(app, site, "race", author_email="ici@example.org", author_ip="198.51.100.2"),
                                     _keyed(app, site, None, author_email="autre@example.org",
                                            author_ip="198.51.100.3")], FLOOD)
     assert [type(result) for result in results] == [IdempotencyMismatch, AcceptedComment]
     assert len(calls) == 2  # written twice: the first transaction was rolled back whole
     assert _comments(session) == 2  # the other process's comment and the unkeyed one
+
+
+def test_one_key_with_two_bodies_in_one_batch_is_422_for_the_second(app, session, site):
+    results = write_batch(session, [_keyed(app, site, "deux"),
+                                    _keyed(app, site, "deux", content="Autre texte", author_email="b@example.org")],
+                          FLOOD)
+    assert [type(result) for result in results] == [AcceptedComment, IdempotencyMismatch]
+    assert _comments(session) == 1
+
+
+@pytest.mark.parametrize("flood_interval", [FLOOD, dt.timedelta(0)], ids=["flood-check-on", "flood-check-off"])
+def test_a_retry_whose_first_try_another_process_just_stored_is_409_not_a_flood_or_duplicate(
+        app, session, site, monkeypatch, flood_interval):
+    # The first try was written by another process after this batch read its keys: the retry's
+    # comment is then refused by the flood check or as a duplicate, and the key, read again, says 409.
+    write_batch(session, [_keyed(app, site, "tot")], FLOOD)
+    session.rollback()
+    calls = _blind_first_key_read(monkeypatch)
+    (result,) = write_batch(session, [_keyed(app, site, "tot", seconds=1)], flood_interval)
+    assert isinstance(result, IdempotencyInFlight)
+    assert len(calls) == 2
+    assert _comments(session) == 1
