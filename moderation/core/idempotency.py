@@ -52,7 +52,7 @@ def look_up_key(session: Session, site_id: int, key: str, print_: str, now: dt.d
     Reads only (but for the hourly purge of expired keys). The key is stored with the comment's
     response in the transaction that stores the comment (KeysInBatch), so a request costs no
     transaction of its own, and a failed one leaves nothing behind that a retry would have to get
-    past. (Rows without a response were claims of earlier versions: 409 until they expire.)"""
+    past. (Rows without a response are claims of earlier versions: 409 until the purge drops them.)"""
     if not key or len(key) > MAX_KEY_LENGTH:
         raise FieldErrors({"Idempotency-Key": [f"too_long|{MAX_KEY_LENGTH}" if key else "required"]})
     _purge_now_and_then(session, now, ttl)
@@ -189,7 +189,16 @@ def _purge_now_and_then(session: Session, now: dt.datetime, ttl: dt.timedelta) -
         log.warning("could not purge expired idempotency keys", exc_info=True)
 
 
+# Rows without a response are claims of versions before KeysInBatch (this version never writes one).
+# Past this age their request is long over; younger, a server of the older version may still be
+# completing one during a rolling upgrade.
+ABANDONED_CLAIM_AGE = dt.timedelta(minutes=10)
+
+
 def purge_expired(session: Session, now: dt.datetime, ttl: dt.timedelta) -> int:
+    """Delete expired keys, and claims that earlier versions left without a response (409 until then)."""
     with transaction(session):
-        result = session.execute(sa.delete(IdempotencyKey).where(IdempotencyKey.created_at < now - ttl))
+        result = session.execute(sa.delete(IdempotencyKey).where(sa.or_(
+            IdempotencyKey.created_at < now - ttl,
+            sa.and_(IdempotencyKey.response_status.is_(None), IdempotencyKey.created_at < now - ABANDONED_CLAIM_AGE))))
         return result.rowcount or 0

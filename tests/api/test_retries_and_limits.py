@@ -237,6 +237,27 @@ def test_an_unreachable_limit_store_does_not_refuse_comments(make_app):
     assert [post(app.test_client(), auth, valid_comment(content=f"n{n}")).status_code for n in range(2)] == [202, 202]
 
 
+def test_claims_left_in_flight_by_an_earlier_version_are_purged_once_abandoned(client, auth, app, monkeypatch):
+    import datetime as dt
+
+    from moderation.core import idempotency
+    from moderation.core.idempotency import fingerprint
+    from moderation.core.models import Site
+
+    now = dt.datetime.now(dt.timezone.utc)
+    bodies = {"abandoned": valid_comment(content="Parti"), "recent": valid_comment(content="Récent")}
+    with app.app_context():
+        site = db.session.scalar(sa.select(Site))
+        for key, age in (("abandoned", dt.timedelta(minutes=30)), ("recent", dt.timedelta(minutes=2))):
+            db.session.add(IdempotencyKey(site_id=site.id, key=key, fingerprint=fingerprint(bodies[key]),
+                                          created_at=now - age))  # no response: a claim of an older version
+        db.session.commit()
+    monkeypatch.setattr(idempotency, "_next_purge", 0.0)  # the first look-up after a restart purges
+    assert post(client, auth, bodies["abandoned"], **{"Idempotency-Key": "abandoned"}).status_code == 202
+    # A younger claim may still be completed by a server of the older version: it is kept, and 409.
+    assert post(client, auth, bodies["recent"], **{"Idempotency-Key": "recent"}).status_code == 409
+
+
 def test_expired_keys_are_purged_by_a_later_claim(client, auth, app, monkeypatch):
     import datetime as dt
 
