@@ -46,6 +46,17 @@ def _write_lock_for(session: Session) -> _WriteLock | None:
     return _write_locks.get(getattr(bind, "engine", bind))
 
 
+
+def broken_unique_key(error: sa_exc.IntegrityError) -> str | None:
+    """The unique key an INSERT ran into: its constraint's name on PostgreSQL, its "table.column, …"
+    list on SQLite; None for any other integrity error (a foreign key, say)."""
+    orig = error.orig
+    if getattr(orig, "sqlstate", None) == "23505":
+        return getattr(getattr(orig, "diag", None), "constraint_name", None)
+    prefix = "UNIQUE constraint failed: "
+    message = str(orig)
+    return message[len(prefix):] if message.startswith(prefix) else None
+
 @contextmanager
 def transaction(session: Session) -> Iterator[Session]:
     """Run one use case in one transaction: commit on success, roll back on any error."""

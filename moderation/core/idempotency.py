@@ -7,12 +7,13 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-from moderation.core.db import reading, transaction
+from moderation.core.db import broken_unique_key, reading, transaction
 from moderation.core.driver_statements import DriverInserts, DriverSelects
 from moderation.core.models import IdempotencyKey
 from moderation.errors import FieldErrors, IdempotencyInFlight, IdempotencyMismatch
@@ -32,18 +33,53 @@ def fingerprint(payload) -> str:
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _existing(session: Session, site_id: int, key: str) -> IdempotencyKey | None:
-    return session.scalar(
-        sa.select(IdempotencyKey).where(IdempotencyKey.site_id == site_id, IdempotencyKey.key == key)
-    )
+_KEYS = IdempotencyKey.__table__
+_INSERT_KEYS = DriverInserts(_KEYS, ("site_id", "key", "fingerprint", "response_status", "response_body",
+                                     "created_at"))
 
 
-def _replay_or_refuse(stored_print: str, status: int | None, body: str | None, print_: str) -> StoredResponse:
+class _StoredKey(NamedTuple):
+    id: int
+    site_id: int
+    key: str
+    fingerprint: str
+    response_status: int | None
+    response_body: str | None
+    created_at: dt.datetime
+
+    def live(self, now: dt.datetime, ttl: dt.timedelta) -> bool:
+        """Not expired: an expired key may be used afresh."""
+        created_at = self.created_at
+        if created_at.tzinfo is None:  # some drivers hand back naive UTC
+            created_at = created_at.replace(tzinfo=dt.timezone.utc)
+        return created_at >= now - ttl
+
+
+def _stored_keys(sites: int, keys: int) -> sa.Select:
+    """The stored rows of some keys (one plain parameter per value: see DriverSelects)."""
+    return sa.select(*(_KEYS.c[name] for name in _StoredKey._fields)).where(
+        _KEYS.c.site_id.in_([sa.bindparam(f"site{i}", type_=_KEYS.c.site_id.type) for i in range(sites)]),
+        _KEYS.c.key.in_([sa.bindparam(f"key{i}", type_=_KEYS.c.key.type) for i in range(keys)]))
+
+
+_STORED_KEYS = DriverSelects(_stored_keys)
+
+
+def _read_keys(connection, pairs: set[tuple[int, str]]) -> dict[tuple[int, str], _StoredKey]:
+    """The stored rows of these (site id, key) pairs, by pair."""
+    if not pairs:
+        return {}
+    sites = sorted({site for site, _key in pairs})
+    keys = sorted({key for _site, key in pairs})
+    values = {f"site{i}": site for i, site in enumerate(sites)}
+    values.update((f"key{i}", key) for i, key in enumerate(keys))
+    rows = (_StoredKey(*row) for row in _STORED_KEYS(connection, len(sites), len(keys)).run(connection, values))
+    return {(row.site_id, row.key): row for row in rows if (row.site_id, row.key) in pairs}
+
+
+def _same_body(stored_print: str, print_: str) -> None:
     if stored_print != print_:
         raise IdempotencyMismatch("key reused with a different body")
-    if status is None:
-        raise IdempotencyInFlight("the first request with this key is still being processed")
-    return StoredResponse(status, body or "")
 
 
 def look_up_key(session: Session, site_id: int, key: str, print_: str, now: dt.datetime, ttl: dt.timedelta):
@@ -57,25 +93,13 @@ def look_up_key(session: Session, site_id: int, key: str, print_: str, now: dt.d
         raise FieldErrors({"Idempotency-Key": [f"too_long|{MAX_KEY_LENGTH}" if key else "required"]})
     _purge_now_and_then(session, now, ttl)
     with reading(session):
-        row = _existing(session, site_id, key)
-        if row is None or row.created_at < now - ttl:  # an expired key may be used afresh
-            return None
-        return _replay_or_refuse(row.fingerprint, row.response_status, row.response_body, print_)
-
-
-_KEYS = IdempotencyKey.__table__
-_INSERT_KEYS = DriverInserts(_KEYS, ("site_id", "key", "fingerprint", "response_status", "response_body",
-                                     "created_at"))
-
-
-def _stored_keys(sites: int, keys: int) -> sa.Select:
-    """The stored rows of a batch's keys (one plain parameter per value: see DriverSelects)."""
-    return sa.select(_KEYS.c.id, _KEYS.c.site_id, _KEYS.c.key, _KEYS.c.fingerprint, _KEYS.c.created_at).where(
-        _KEYS.c.site_id.in_([sa.bindparam(f"site{i}", type_=_KEYS.c.site_id.type) for i in range(sites)]),
-        _KEYS.c.key.in_([sa.bindparam(f"key{i}", type_=_KEYS.c.key.type) for i in range(keys)]))
-
-
-_STORED_KEYS = DriverSelects(_stored_keys)
+        row = _read_keys(session.connection(), {(site_id, key)}).get((site_id, key))
+    if row is None or not row.live(now, ttl):
+        return None
+    _same_body(row.fingerprint, print_)
+    if row.response_status is None:
+        raise IdempotencyInFlight("the first request with this key is still being processed")
+    return StoredResponse(row.response_status, row.response_body or "")
 
 
 class KeysInBatch:
@@ -88,17 +112,8 @@ class KeysInBatch:
     with the response, in the same transaction."""
 
     def __init__(self, connection, batch: list) -> None:
-        keyed = [s for s in batch if s.idempotent is not None]
-        self.stored: dict[tuple[int, str], tuple] = {}
+        self.stored = _read_keys(connection, {(s.site.id, s.idempotent.key) for s in batch if s.idempotent is not None})
         self.taken: dict[tuple[int, str], str] = {}  # key -> fingerprint of its submission in this batch
-        if not keyed:
-            return
-        sites = sorted({s.site.id for s in keyed})
-        keys = sorted({s.idempotent.key for s in keyed})
-        values = {f"site{i}": site for i, site in enumerate(sites)}
-        values.update((f"key{i}", key) for i, key in enumerate(keys))
-        for row in _STORED_KEYS(connection, len(sites), len(keys)).run(connection, values):
-            self.stored[(row[1], row[2])] = row
 
     def check(self, submission) -> None:
         """Raise IdempotencyInFlight (or IdempotencyMismatch) if this submission's key is no longer free."""
@@ -107,13 +122,11 @@ class KeysInBatch:
             return
         pair = (submission.site.id, wanted.key)
         if pair in self.taken:
-            if self.taken[pair] != wanted.fingerprint:
-                raise IdempotencyMismatch("key reused with a different body")
+            _same_body(self.taken[pair], wanted.fingerprint)
             raise IdempotencyInFlight("the first request with this key is still being processed")
         row = self.stored.get(pair)
-        if row is not None and not self._expired(row, submission):
-            if row[3] != wanted.fingerprint:
-                raise IdempotencyMismatch("key reused with a different body")
+        if row is not None and row.live(submission.now, wanted.ttl):
+            _same_body(row.fingerprint, wanted.fingerprint)
             raise IdempotencyInFlight("another request with this key was stored a moment ago: retry to get its response")
 
     @classmethod
@@ -148,7 +161,7 @@ class KeysInBatch:
                              response_status=status, response_body=body, created_at=submission.now))
             old = self.stored.get((submission.site.id, wanted.key))
             if old is not None:
-                expired.append(old[0])
+                expired.append(old.id)
         if expired:  # rare: an expired key used afresh
             connection.execute(sa.delete(_KEYS).where(_KEYS.c.id.in_(expired)))
         if rows:
@@ -157,19 +170,10 @@ class KeysInBatch:
             rows.sort(key=lambda row: (row["site_id"], row["key"]))
             _INSERT_KEYS.run(connection, rows)
 
-    @staticmethod
-    def _expired(row: tuple, submission) -> bool:
-        created_at = row[4]
-        if created_at.tzinfo is None:  # some drivers hand back naive UTC
-            created_at = created_at.replace(tzinfo=dt.timezone.utc)
-        return created_at < submission.now - submission.idempotent.ttl
-
 
 def is_key_conflict(error: sa_exc.IntegrityError) -> bool:
     """The unique key of idempotency_keys: a concurrent request in another process stored the same key."""
-    orig = error.orig
-    constraint = getattr(getattr(orig, "diag", None), "constraint_name", None)
-    return constraint == "uq_idempotency_site_key" or "idempotency_keys.site_id, idempotency_keys.key" in str(orig)
+    return broken_unique_key(error) in ("uq_idempotency_site_key", "idempotency_keys.site_id, idempotency_keys.key")
 
 
 PURGE_EVERY_SECONDS = 3600.0

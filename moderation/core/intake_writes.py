@@ -10,7 +10,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from moderation.core import outbox, postgres_intake, rules
-from moderation.core.db import transaction
+from moderation.core.db import broken_unique_key, transaction
 from moderation.core.driver_statements import DriverInserts, DriverSelects
 from moderation.core.idempotency import KeysInBatch, is_key_conflict
 from moderation.core.models import Comment, Decision, OutboxEvent, Site
@@ -160,14 +160,6 @@ def _duplicate() -> DuplicateComment:
     return DuplicateComment("the same author already posted this comment on this article")
 
 
-def _is_duplicate_key(error: sa_exc.IntegrityError) -> bool:
-    """The unique key of comments, not some other constraint (a foreign key, say): only then is
-    another try with ON CONFLICT worth it."""
-    orig = error.orig
-    constraint = getattr(getattr(orig, "diag", None), "constraint_name", None)
-    return getattr(orig, "sqlstate", None) == "23505" and constraint == _DUPLICATE_CONSTRAINT
-
-
 def write_batch(session: Session, batch: list[Submission], interval: dt.timedelta
                 ) -> list[AcceptedComment | ModerationError]:
     """Several submissions in one transaction and one commit (group commit): each gets its comment or
@@ -185,7 +177,7 @@ def write_batch(session: Session, batch: list[Submission], interval: dt.timedelt
         except sa_exc.IntegrityError as error:
             if attempt == 2:
                 raise
-            if chained and _is_duplicate_key(error):
+            if chained and broken_unique_key(error) == _DUPLICATE_CONSTRAINT:
                 # Another process stored one of these comments between the look-up and the INSERT:
                 # the INSERT with ON CONFLICT settles which are duplicates, row by row.
                 chained = False
