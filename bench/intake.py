@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loadgen import run  # noqa: E402
@@ -56,16 +57,25 @@ def fresh_postgres() -> str:
     return f"postgresql+psycopg://postgres@127.0.0.1:5432/{PG_BENCH_DB}"
 
 
-def start_service(database: str, scoring: bool, workdir: Path, root: Path | None = None
-                  ) -> tuple[subprocess.Popen, int, str]:
-    """The service of the checkout at `root` (default: this one), served on a free port; its process, port and key.
+class Service(NamedTuple):
+    process: subprocess.Popen
+    port: int
+    key: str  # the bench site's API key
+    env: dict  # the service's environment, for running its CLI on the same database
+
+
+def start_service(database: str, scoring: bool, workdir: Path, root: Path | None = None,
+                  settings: dict | None = None) -> Service:
+    """The service of the checkout at `root` (default: this one), with extra environment `settings`,
+    served on a free port.
 
     `python -m` puts its working directory first on sys.path, before PYTHONPATH: the service runs
     in `root` so that it imports that checkout's package and no other."""
     root = Path(root or Path(__file__).resolve().parent.parent)
     env = {**os.environ, "MODERATION_INSTANCE_DIR": str(workdir), "MODERATION_RATELIMIT_INTAKE": "1000000 per minute",
            "MODERATION_SECRET_KEY": "bench-secret"}
-    env.pop("MODERATION_THREADS", None)
+    env.pop("MODERATION_THREADS", None)  # the caller's shell does not choose; `settings` may
+    env.update(settings or {})
     env["MODERATION_DATABASE_URL"] = fresh_postgres() if database == "postgres" else f"sqlite:///{workdir / 'bench.sqlite3'}"
     if not scoring:
         empty = workdir / "no-models"
@@ -82,7 +92,7 @@ def start_service(database: str, scoring: bool, workdir: Path, root: Path | None
     process = subprocess.Popen(moderation + ["serve"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
     wait_ready(port)
     _wait_for_scoring_workers(port)
-    return process, port, key
+    return Service(process, port, key, env)
 
 
 def _wait_for_scoring_workers(port: int, timeout: float = 120) -> None:
@@ -127,7 +137,7 @@ def main() -> None:
         for database in args.databases:
             for scoring in modes:
                 with tempfile.TemporaryDirectory() as tmp:
-                    service, port, key = start_service(database, scoring, Path(tmp))
+                    service, port, key, _env = start_service(database, scoring, Path(tmp))
                     try:
                         for concurrency in args.concurrency:
                             # Ceilings and service measured back to back, so all see the same machine.

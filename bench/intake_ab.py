@@ -58,14 +58,9 @@ def main() -> None:
         for round_ in range(args.rounds):
             for root in roots:
                 path, environment = variants[root]
-                saved = dict(os.environ)
-                os.environ.update(PYTHONPATH=path, **environment)
                 with tempfile.TemporaryDirectory() as tmp:
-                    try:
-                        service, port, key = intake.start_service(args.database, args.scoring, Path(tmp), Path(path))
-                    finally:
-                        os.environ.clear()
-                        os.environ.update(saved)
+                    service, port, key, _env = intake.start_service(args.database, args.scoring, Path(tmp), Path(path),
+                                                                    {"PYTHONPATH": path, **environment})
                     try:
                         base = run(ceiling_port, args.concurrency, args.seconds, {})
                         ours = run(port, args.concurrency, args.seconds, {"Authorization": f"Bearer {key}"})

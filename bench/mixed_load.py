@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -116,18 +115,10 @@ def _stored_comments(env: dict) -> tuple[int, int]:
 
 
 def run_one(database: str, writer: str, seconds: float, intake_clients: int, moderators: int) -> bool:
-    saved = dict(os.environ)
-    os.environ["MODERATION_INTAKE_WRITER"] = writer
     tally = Tally()
     with tempfile.TemporaryDirectory() as tmp:
-        try:
-            service, port, key = intake.start_service(database, False, Path(tmp))
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
-        env = {**os.environ, "MODERATION_INSTANCE_DIR": tmp, "MODERATION_SECRET_KEY": "bench-secret",
-               "MODERATION_DATABASE_URL": (f"sqlite:///{Path(tmp) / 'bench.sqlite3'}" if database == "sqlite"
-                                           else f"postgresql+psycopg://postgres@127.0.0.1:5432/{intake.PG_BENCH_DB}")}
+        service, port, key, env = intake.start_service(database, False, Path(tmp),
+                                                       settings={"MODERATION_INTAKE_WRITER": writer})
         try:
             token = _moderator_token(env)
             stop_at = time.monotonic() + seconds
