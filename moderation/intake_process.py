@@ -100,6 +100,7 @@ class ProcessWriter:
     those comments may or may not be committed, and a retry is refused as a duplicate if they were."""
 
     KIND = "process"  # where the batches are written (/readyz)
+    SCORES_BATCHES = False  # the child holds no model: request threads score before handing over
     START_TIMEOUT_S = 60.0
     RETRY_AFTER_S = 60.0
 

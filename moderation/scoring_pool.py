@@ -6,8 +6,11 @@ import multiprocessing
 import queue
 import threading
 import time
-from pathlib import Path
 
+from moderation.scoring_worker import Worker as _Worker
+from moderation.scoring_worker import WorkerFailed
+
+__all__ = ["PooledScorer", "ScoringPool", "WorkerFailed", "start_scoring_pool"]
 log = logging.getLogger(__name__)
 
 # Why processes: numpy lets go of the GIL inside most of the array operations of one comment's
@@ -21,69 +24,9 @@ log = logging.getLogger(__name__)
 # results crosses the pipe.
 
 
-def _serve(connection, models_dir: str, version: str) -> None:
-    """A worker's loop: load the model, then score whatever arrives until the pipe closes."""
-    from moderation.classifier import load_model
-
-    try:
-        model = load_model(Path(models_dir), version)
-    except Exception as error:  # noqa: BLE001 - reported to the parent, which keeps scoring in process
-        connection.send(("failed", f"{type(error).__name__}: {error}"))
-        return
-    connection.send(("ready", model.version))
-    while True:
-        try:
-            content, author_name, author_url = connection.recv()
-        except (EOFError, OSError):
-            return
-        try:
-            connection.send(("ok", model.score(content, author_name=author_name, author_url=author_url)))
-        except Exception as error:  # noqa: BLE001 - one comment's failure is that comment's
-            connection.send(("error", f"{type(error).__name__}: {error}"))
-
-
-class WorkerFailed(RuntimeError):
-    """The worker died or failed on this comment; the comment is accepted unscored."""
-
-
-class _Worker:
-    def __init__(self, context, source: tuple[str, str]) -> None:
-        self.source = source
-        self.connection, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child, *source), name="moderation-scoring", daemon=True)
-        self.process.start()
-        child.close()
-
-    def wait_ready(self, timeout: float) -> bool:
-        if not self.connection.poll(timeout):
-            return False
-        try:
-            status, detail = self.connection.recv()
-        except (EOFError, OSError):
-            return False
-        if status != "ready":
-            log.warning("scoring worker could not load the model: %s", detail)
-        return status == "ready"
-
-    def score(self, request: tuple[str, str, str], timeout: float):
-        self.connection.send(request)
-        if not self.connection.poll(timeout):
-            raise TimeoutError(f"scoring took longer than {int(timeout * 1000)} ms")
-        status, result = self.connection.recv()
-        if status != "ok":
-            raise WorkerFailed(result)
-        return result
-
-    def stop(self) -> None:
-        try:
-            self.connection.close()
-        finally:
-            self.process.kill()
-            self.process.join(5)
-
-
 class ScoringPool:
-    """`size` worker processes holding the current model; request threads borrow one per comment.
+    """`size` worker processes holding the current model; request threads borrow one per comment,
+    the intake writer as many as are idle for a batch (score_batch).
 
     Until the workers have loaded a newly swapped model (a second or two), comments are scored in
     the request thread as before. A worker that overruns the budget is killed and replaced, which
@@ -134,6 +77,52 @@ class ScoringPool:
             raise
         self._give_back(worker)
         return result
+
+    def score_batch(self, model, requests: list[tuple[str, str, str]]) -> list:
+        """Each comment's ScoreResult, or the exception that cost it its score, in order.
+
+        For the intake writer's batch (moderation.intake_writer): the comments are dealt to the
+        idle workers (at least one, waited for), scored in parallel, and one budget covers the
+        whole batch. A worker that overruns it or dies is replaced; its comments get the error."""
+        if not self.holds(model):
+            raise RuntimeError("the workers do not hold this model")
+        deadline = time.monotonic() + self.timeout_s
+        try:
+            workers = [self._idle.get(timeout=self.timeout_s)]
+        except queue.Empty:
+            raise TimeoutError(f"no scoring worker free within {int(self.timeout_s * 1000)} ms") from None
+        while len(workers) < min(len(requests), self.size):
+            try:
+                workers.append(self._idle.get_nowait())
+            except queue.Empty:
+                break
+        results: list = [None] * len(requests)
+        sent = []
+        for offset, worker in enumerate(workers):  # comment i goes to worker i mod n
+            mine = requests[offset::len(workers)]
+            if worker.source != model.source:  # left from the previous model while the pool switches
+                worker.stop()
+                results[offset::len(workers)] = [_in_process(model, *request) for request in mine]
+                continue
+            try:
+                worker.send_many(mine)
+                sent.append((offset, worker))
+            except OSError as error:
+                results[offset::len(workers)] = [error] * len(mine)
+                self._replace(worker)
+        for position, (offset, worker) in enumerate(sent):
+            try:
+                results[offset::len(workers)] = worker.receive_many(deadline)
+            except (TimeoutError, EOFError, OSError) as error:
+                self._replace(worker)
+                results[offset::len(workers)] = [error] * len(results[offset::len(workers)])
+            except BaseException:  # the pipes are in an unknown state: no worker is left unaccounted for
+                for _offset, unread in sent[position:]:
+                    self._replace(unread)
+                raise
+            else:
+                self._give_back(worker)
+        return results
 
     def holds(self, model) -> bool:
         """Whether this model is scored in the workers now (False: in process, while they load)."""
@@ -242,6 +231,13 @@ class ScoringPool:
             log.warning("scoring workers could not start with model %s; scoring in process", source[1])
 
 
+def _in_process(model, content: str, author_name: str, author_url: str):
+    try:
+        return model.score(content, author_name=author_name, author_url=author_url)
+    except Exception as error:  # noqa: BLE001 - as a worker reports it: this comment's failure
+        return WorkerFailed(f"{type(error).__name__}: {error}")
+
+
 class PooledScorer:
     """What intake scores with: the holder's model, scored by the pool (same version and thresholds)."""
 
@@ -252,6 +248,14 @@ class PooledScorer:
 
     def score(self, content: str, author_name: str = "", author_url: str = ""):
         return self.pool.score(self.model, content, author_name, author_url)
+
+    @property
+    def batches(self) -> bool:
+        """Whether score_batch() runs in the workers now (not while they load this model)."""
+        return self.pool.holds(self.model)
+
+    def score_batch(self, requests: list[tuple[str, str, str]]) -> list:
+        return self.pool.score_batch(self.model, requests)
 
 
 def start_scoring_pool(app, size: int) -> ScoringPool:

@@ -13,7 +13,7 @@ from moderation.config import REPO_MODELS_DIR
 from moderation.core.models import Comment
 from moderation.extensions import db
 from moderation.scoring_pool import PooledScorer, ScoringPool, WorkerFailed, start_scoring_pool
-from tests.conftest import valid_comment
+from tests.conftest import post_together, site_auth, valid_comment
 
 TEXTS = [  # hand-written, one per language, not evaluation data
     ("Très bon article, merci à la rédaction pour ce travail sérieux.", "Amina", ""),
@@ -238,3 +238,77 @@ def test_a_swapped_model_is_scored_in_process_until_the_workers_hold_it(model, p
     _wait(lambda: pool.holds(older) and pool.pids() and pool.pids() != before)
     assert not pool.holds(model)
     assert pool.score(older, content, name, url) == older.score(content, author_name=name, author_url=url)
+
+
+def test_a_batch_is_dealt_to_the_workers_and_each_comment_gets_its_own_result_in_order(model):
+    pool = ScoringPool(2, timeout_s=5.0)
+    try:
+        pool.prepare(model)
+        _wait(lambda: pool.holds(model) and len(pool.pids()) == 2)
+        texts = [(f"{content} {n}", name, url) for n in range(3) for content, name, url in TEXTS]
+        assert pool.score_batch(_NotInProcess(model), texts) == [
+            model.score(c, author_name=n, author_url=u) for c, n, u in texts]
+        assert len(pool.pids()) == 2  # both workers came back
+    finally:
+        pool.close()
+
+
+def test_in_a_batch_a_comment_the_model_fails_on_costs_only_its_own_score(model, pool):
+    (worker,) = pool.pids()
+    results = pool.score_batch(_NotInProcess(model), [TEXTS[0], (12345, "", ""), TEXTS[2]])
+    assert isinstance(results[1], WorkerFailed)
+    assert results[0] == model.score(TEXTS[0][0], author_name=TEXTS[0][1])
+    assert results[2] == model.score(TEXTS[2][0], author_name=TEXTS[2][1])
+    assert pool.pids() == [worker]
+
+
+def test_a_stuck_worker_fails_its_share_of_a_batch_within_the_budget_and_is_replaced(model):
+    pool = ScoringPool(2, timeout_s=1.5)
+    try:
+        pool.prepare(model)
+        _wait(lambda: pool.holds(model) and len(pool.pids()) == 2)
+        stuck = pool.pids()[0]  # the first idle worker takes comments 0, 2, 4…
+        os.kill(stuck, signal.SIGSTOP)
+        started = time.monotonic()
+        results = pool.score_batch(_NotInProcess(model), TEXTS)
+        assert time.monotonic() - started < 3  # one budget for the batch, not one per comment
+        assert [isinstance(result, TimeoutError) for result in results] == [True, False, True, False, True]
+        assert results[1] == model.score(TEXTS[1][0], author_name=TEXTS[1][1], author_url=TEXTS[1][2])
+        _wait(lambda: len(pool.pids()) == 2 and stuck not in pool.pids())
+    finally:
+        pool.close()
+
+
+def test_intake_through_the_writer_thread_scores_each_batch_in_the_workers(writer_app, model, monkeypatch):
+    app = writer_app(LOAD_MODEL=True, SCORING_TIMEOUT_MS=5000)
+    _site, auth = site_auth(app)
+    pool = start_scoring_pool(app, 2)
+    try:
+        holder = app.extensions["moderation.models"]
+        _wait(lambda: pool.holds(holder.current) and len(pool.pids()) == 2)
+
+        def not_one_by_one(*args, **kwargs):
+            raise AssertionError("a request thread scored its own comment")
+
+        monkeypatch.setattr(PooledScorer, "score", not_one_by_one)
+        bodies = [valid_comment(content=f"{content} ({n})", author_name=name or "Anonyme",
+                                author_email=f"reader{n}@example.org") for n, (content, name, _url) in enumerate(TEXTS)]
+        responses = post_together(app, auth, bodies)
+        assert [response.status_code for response in responses] == [202] * len(TEXTS)
+        with app.app_context():
+            for body, response in zip(bodies, responses):
+                comment = db.session.get(Comment, response.get_json()["id"])
+                expected = model.score(body["content"], author_name=body["author_name"])
+                assert (comment.spam_score, comment.abuse_score) == (expected.spam, expected.abuse)
+                assert comment.detected_language == expected.language and comment.unscored_reason is None
+        for pid in pool.pids():
+            os.kill(pid, signal.SIGKILL)
+        time.sleep(0.2)
+        late = app.test_client().post("/api/v1/comments", headers=auth,
+                                      json=valid_comment(content="Un avis de plus", author_email="z@example.org"))
+        assert late.status_code == 202  # accepted all the same, without its score
+        with app.app_context():
+            comment = db.session.get(Comment, late.get_json()["id"])
+            assert comment.spam_score is None and comment.unscored_reason.startswith("scoring failed")
+    finally:
+        pool.close()

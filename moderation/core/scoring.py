@@ -45,14 +45,12 @@ def _score(scorer, content: str, author_name: str, author_url: str) -> Scores:
     started = time.perf_counter()
     result = scorer.score(content, author_name=author_name, author_url=author_url or "")
     SCORING_SECONDS.observe(time.perf_counter() - started)
-    return Scores(
-        spam=float(result.spam),
-        abuse=float(result.abuse),
-        language=result.language,
-        model_version=scorer.version,
-        explanation=result.explanation,
-        thresholds=scorer.thresholds,
-    )
+    return _scores(scorer, result)
+
+
+def _scores(scorer, result) -> Scores:
+    return Scores(spam=float(result.spam), abuse=float(result.abuse), language=result.language,
+                  model_version=scorer.version, explanation=result.explanation, thresholds=scorer.thresholds)
 
 
 def score_submission(scorer, content: str, author_name: str, author_url: str | None, timeout_s: float):
@@ -81,3 +79,34 @@ def score_submission(scorer, content: str, author_name: str, author_url: str | N
             reason = f"scoring failed: {type(error).__name__}"
     COMMENTS_UNSCORED.labels(reason=reason.split(":")[0]).inc()
     return None, reason
+
+
+def scores_in_batches(scorer) -> bool:
+    """Whether this scorer scores a batch at once (the scoring processes, once they hold its model)."""
+    return bool(getattr(scorer, "batches", False))
+
+
+def score_batch(scorer, requests: list[tuple[str, str, str | None]], timeout_s: float) -> list[tuple]:
+    """(Scores, None) or (None, reason) for each (content, author name, author URL), in order.
+
+    One call for the intake writer's whole batch, within one budget (scoring_pool.score_batch):
+    a request thread then waits once, for its comment to be written, instead of also waiting
+    for its score."""
+    too_slow = f"scoring took longer than {int(timeout_s * 1000)} ms"
+    started = time.perf_counter()
+    try:
+        results = scorer.score_batch([(content, name, url or "") for content, name, url in requests])
+    except Exception as error:  # the comments must be accepted whatever the model does
+        log.exception("batch scoring failed")
+        results = [error] * len(requests)
+    share = (time.perf_counter() - started) / max(1, len(requests))
+    outcomes = []
+    for result in results:
+        if isinstance(result, BaseException):
+            reason = too_slow if isinstance(result, TimeoutError) else f"scoring failed: {type(result).__name__}"
+            COMMENTS_UNSCORED.labels(reason=reason.split(":")[0]).inc()
+            outcomes.append((None, reason))
+            continue
+        SCORING_SECONDS.observe(share)
+        outcomes.append((_scores(scorer, result), None))
+    return outcomes

@@ -12,7 +12,7 @@ from moderation.core.idempotency import StoredResponse, fingerprint, look_up_key
 from moderation.core.intake_writes import AcceptedComment, write_batch
 from moderation.core.models import Site
 from moderation.core.policy import PolicySettings, Scores
-from moderation.core.scoring import score_submission
+from moderation.core.scoring import score_batch, score_submission, scores_in_batches
 from moderation.errors import ModerationError
 
 
@@ -54,16 +54,42 @@ class Submission:
     policy: PolicySettings
     now: dt.datetime
     idempotent: IdempotentResponse | None = None
+    # Set when the scoring is left to the writer, with the others of its batch (score_deferred).
+    deferred_scorer: object = None
 
 
 def prepare(site: Site, data: dict, *, scorer, settings: IntakeSettings, now: dt.datetime,
-            idempotent: IdempotentResponse | None = None) -> Submission:
-    """CPU only, before any transaction: a slow model never holds a connection or SQLite's write lock."""
+            idempotent: IdempotentResponse | None = None, defer_scoring: bool = False) -> Submission:
+    """CPU only, before any transaction: a slow model never holds a connection or SQLite's write lock.
+
+    With `defer_scoring`, a scorer that scores batches is only noted: the writer scores the
+    whole batch at once before its transaction (score_deferred)."""
+    policy = replace(settings.policy, allow_list_auto_approve=site.allow_list_auto_approve)
+    digest = content_hash(data["content"])
+    if defer_scoring and scores_in_batches(scorer):
+        return Submission(site, data, digest, None, None, policy, now, idempotent, deferred_scorer=scorer)
     scores, unscored_reason = score_submission(
         scorer, data["content"], data["author_name"], data.get("author_url"), settings.scoring_timeout_s
     )
-    policy = replace(settings.policy, allow_list_auto_approve=site.allow_list_auto_approve)
-    return Submission(site, data, content_hash(data["content"]), scores, unscored_reason, policy, now, idempotent)
+    return Submission(site, data, digest, scores, unscored_reason, policy, now, idempotent)
+
+
+def score_deferred(batch: list[Submission], timeout_s: float) -> list[Submission]:
+    """The batch with the scores of the submissions whose scoring was deferred, in one call per scorer."""
+    by_scorer: dict[int, list[int]] = {}
+    for index, submission in enumerate(batch):
+        if submission.deferred_scorer is not None:
+            by_scorer.setdefault(id(submission.deferred_scorer), []).append(index)
+    if not by_scorer:
+        return batch
+    scored = list(batch)
+    for indexes in by_scorer.values():
+        scorer = batch[indexes[0]].deferred_scorer
+        requests = [(batch[i].data["content"], batch[i].data["author_name"], batch[i].data.get("author_url"))
+                    for i in indexes]
+        for index, (scores, unscored_reason) in zip(indexes, score_batch(scorer, requests, timeout_s)):
+            scored[index] = replace(batch[index], scores=scores, unscored_reason=unscored_reason, deferred_scorer=None)
+    return scored
 
 
 def submit_comment(
@@ -81,12 +107,14 @@ def submit_comment(
 
     `writer` is a group-commit writer (moderation.intake_writer) when the process runs one;
     otherwise the comment is written in its own transaction on `session`."""
-    submission = prepare(site, data, scorer=scorer, settings=settings, now=now, idempotent=idempotent)
+    submission = prepare(site, data, scorer=scorer, settings=settings, now=now, idempotent=idempotent,
+                         defer_scoring=getattr(writer, "SCORES_BATCHES", False))
     if writer is not None:
         try:
             return writer(submission)
         except WriterClosed:
             pass  # the writer stopped meanwhile: write it here, as without one
+    (submission,) = score_deferred([submission], settings.scoring_timeout_s)
     (result,) = write_batch(session, [submission], settings.flood_interval)
     if isinstance(result, ModerationError):
         raise result
