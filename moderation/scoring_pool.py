@@ -96,26 +96,27 @@ class ScoringPool:
                 workers.append(self._idle.get_nowait())
             except queue.Empty:
                 break
+        count = len(workers)  # comment i goes to worker i mod count
         results: list = [None] * len(requests)
         sent = []
-        for offset, worker in enumerate(workers):  # comment i goes to worker i mod n
-            mine = requests[offset::len(workers)]
+        for offset, worker in enumerate(workers):
+            share = requests[offset::count]
             if worker.source != model.source:  # left from the previous model while the pool switches
                 worker.stop()
-                results[offset::len(workers)] = [_in_process(model, *request) for request in mine]
+                results[offset::count] = [_in_process(model, *request) for request in share]
                 continue
             try:
-                worker.send_many(mine)
+                worker.send_many(share)
                 sent.append((offset, worker))
             except OSError as error:
-                results[offset::len(workers)] = [error] * len(mine)
+                results[offset::count] = [error] * len(share)
                 self._replace(worker)
         for position, (offset, worker) in enumerate(sent):
             try:
-                results[offset::len(workers)] = worker.receive_many(deadline)
+                results[offset::count] = worker.receive_many(deadline)
             except (TimeoutError, EOFError, OSError) as error:
                 self._replace(worker)
-                results[offset::len(workers)] = [error] * len(results[offset::len(workers)])
+                results[offset::count] = [error] * len(requests[offset::count])
             except BaseException:  # the pipes are in an unknown state: no worker is left unaccounted for
                 for _offset, unread in sent[position:]:
                     self._replace(unread)

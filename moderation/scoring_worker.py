@@ -1,8 +1,11 @@
 """A scoring worker process, and the parent's handle on it: one comment or a batch per message."""
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 def serve(connection, models_dir: str, version: str) -> None:
@@ -55,9 +58,7 @@ class Worker:
         except (EOFError, OSError):
             return False
         if status != "ready":
-            import logging
-
-            logging.getLogger(__name__).warning("scoring worker could not load the model: %s", detail)
+            log.warning("scoring worker could not load the model: %s", detail)
         return status == "ready"
 
     def score(self, request: tuple[str, str, str], timeout: float):

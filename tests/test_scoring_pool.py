@@ -45,6 +45,23 @@ def pool(model):
     pool.close()
 
 
+@pytest.fixture
+def ready_pool(model):
+    """Pools of `size` workers holding the model, closed after the test."""
+    pools = []
+
+    def build(size: int, timeout_s: float) -> ScoringPool:
+        pool = ScoringPool(size, timeout_s=timeout_s)
+        pools.append(pool)
+        pool.prepare(model)
+        _wait(lambda: pool.holds(model) and len(pool.pids()) == size)
+        return pool
+
+    yield build
+    for pool in pools:
+        pool.close()
+
+
 class _NotInProcess:
     """The model as the pool sees it, except that scoring it in this process fails the test."""
 
@@ -62,20 +79,15 @@ def test_workers_give_the_same_scores_languages_and_explanations_as_the_process(
     assert (scorer.version, scorer.thresholds) == (model.version, model.thresholds)
 
 
-def test_concurrent_requests_share_the_workers_and_each_gets_its_own_result(model):
+def test_concurrent_requests_share_the_workers_and_each_gets_its_own_result(model, ready_pool):
     from concurrent.futures import ThreadPoolExecutor
 
-    pool = ScoringPool(2, timeout_s=5.0)
-    try:
-        pool.prepare(model)
-        _wait(lambda: pool.holds(model) and len(pool.pids()) == 2)
-        texts = [(f"{content} {n}", name, url) for n in range(10) for content, name, url in TEXTS]
-        with ThreadPoolExecutor(8) as threads:
-            results = list(threads.map(lambda text: pool.score(_NotInProcess(model), *text), texts))
-        assert results == [model.score(c, author_name=n, author_url=u) for c, n, u in texts]
-        assert len(pool.pids()) == 2  # every worker came back
-    finally:
-        pool.close()
+    pool = ready_pool(2, 5.0)
+    texts = [(f"{content} {n}", name, url) for n in range(10) for content, name, url in TEXTS]
+    with ThreadPoolExecutor(8) as threads:
+        results = list(threads.map(lambda text: pool.score(_NotInProcess(model), *text), texts))
+    assert results == [model.score(c, author_name=n, author_url=u) for c, n, u in texts]
+    assert len(pool.pids()) == 2  # every worker came back
 
 
 def test_a_swap_while_the_workers_load_ends_with_the_newer_model_and_no_extra_processes(model):
@@ -240,17 +252,12 @@ def test_a_swapped_model_is_scored_in_process_until_the_workers_hold_it(model, p
     assert pool.score(older, content, name, url) == older.score(content, author_name=name, author_url=url)
 
 
-def test_a_batch_is_dealt_to_the_workers_and_each_comment_gets_its_own_result_in_order(model):
-    pool = ScoringPool(2, timeout_s=5.0)
-    try:
-        pool.prepare(model)
-        _wait(lambda: pool.holds(model) and len(pool.pids()) == 2)
-        texts = [(f"{content} {n}", name, url) for n in range(3) for content, name, url in TEXTS]
-        assert pool.score_batch(_NotInProcess(model), texts) == [
-            model.score(c, author_name=n, author_url=u) for c, n, u in texts]
-        assert len(pool.pids()) == 2  # both workers came back
-    finally:
-        pool.close()
+def test_a_batch_is_dealt_to_the_workers_and_each_comment_gets_its_own_result_in_order(model, ready_pool):
+    pool = ready_pool(2, 5.0)
+    texts = [(f"{content} {n}", name, url) for n in range(3) for content, name, url in TEXTS]
+    assert pool.score_batch(_NotInProcess(model), texts) == [
+        model.score(c, author_name=n, author_url=u) for c, n, u in texts]
+    assert len(pool.pids()) == 2  # both workers came back
 
 
 def test_in_a_batch_a_comment_the_model_fails_on_costs_only_its_own_score(model, pool):
@@ -262,21 +269,16 @@ def test_in_a_batch_a_comment_the_model_fails_on_costs_only_its_own_score(model,
     assert pool.pids() == [worker]
 
 
-def test_a_stuck_worker_fails_its_share_of_a_batch_within_the_budget_and_is_replaced(model):
-    pool = ScoringPool(2, timeout_s=1.5)
-    try:
-        pool.prepare(model)
-        _wait(lambda: pool.holds(model) and len(pool.pids()) == 2)
-        stuck = pool.pids()[0]  # the first idle worker takes comments 0, 2, 4…
-        os.kill(stuck, signal.SIGSTOP)
-        started = time.monotonic()
-        results = pool.score_batch(_NotInProcess(model), TEXTS)
-        assert time.monotonic() - started < 3  # one budget for the batch, not one per comment
-        assert [isinstance(result, TimeoutError) for result in results] == [True, False, True, False, True]
-        assert results[1] == model.score(TEXTS[1][0], author_name=TEXTS[1][1], author_url=TEXTS[1][2])
-        _wait(lambda: len(pool.pids()) == 2 and stuck not in pool.pids())
-    finally:
-        pool.close()
+def test_a_stuck_worker_fails_its_share_of_a_batch_within_the_budget_and_is_replaced(model, ready_pool):
+    pool = ready_pool(2, 1.5)
+    stuck = pool.pids()[0]  # the first idle worker takes comments 0, 2, 4…
+    os.kill(stuck, signal.SIGSTOP)
+    started = time.monotonic()
+    results = pool.score_batch(_NotInProcess(model), TEXTS)
+    assert time.monotonic() - started < 3  # one budget for the batch, not one per comment
+    assert [isinstance(result, TimeoutError) for result in results] == [True, False, True, False, True]
+    assert results[1] == model.score(TEXTS[1][0], author_name=TEXTS[1][1], author_url=TEXTS[1][2])
+    _wait(lambda: len(pool.pids()) == 2 and stuck not in pool.pids())
 
 
 def test_intake_through_the_writer_thread_scores_each_batch_in_the_workers(writer_app, model, monkeypatch):

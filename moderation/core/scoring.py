@@ -76,7 +76,15 @@ def score_submission(scorer, content: str, author_name: str, author_url: str | N
             reason = too_slow
         except Exception as error:  # the comment must be accepted whatever the model does
             log.exception("scoring failed")
-            reason = f"scoring failed: {type(error).__name__}"
+            reason = _failed(error)
+    return _unscored(reason)
+
+
+def _failed(error: BaseException) -> str:
+    return f"scoring failed: {type(error).__name__}"
+
+
+def _unscored(reason: str) -> tuple[None, str]:
     COMMENTS_UNSCORED.labels(reason=reason.split(":")[0]).inc()
     return None, reason
 
@@ -103,9 +111,7 @@ def score_batch(scorer, requests: list[tuple[str, str, str | None]], timeout_s: 
     outcomes = []
     for result in results:
         if isinstance(result, BaseException):
-            reason = too_slow if isinstance(result, TimeoutError) else f"scoring failed: {type(result).__name__}"
-            COMMENTS_UNSCORED.labels(reason=reason.split(":")[0]).inc()
-            outcomes.append((None, reason))
+            outcomes.append(_unscored(too_slow if isinstance(result, TimeoutError) else _failed(result)))
             continue
         SCORING_SECONDS.observe(share)
         outcomes.append((_scores(scorer, result), None))
