@@ -66,6 +66,9 @@ class DriverInsert:
             column, index = name.removeprefix(bind_prefix).rsplit("__", 1)
             self._plan.append((int(index), column, _bind_processor(table.c[column].type, dialect)))
         self._key_plan = [(name, _bind_processor(table.c[name].type, dialect)) for name in self.key]
+        self.table_name = table.name
+        # The columns in the order parameters() gives their values, for one row (sqlite_intake's view).
+        self.column_order = [column for index, column, _convert in self._plan if index == 0]
 
     def parameters(self, rows: list[dict]):
         """The rows' parameters as the driver takes them (a tuple for qmark, a dict for pyformat)."""

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-from moderation.core import outbox, postgres_intake, rules
+from moderation.core import outbox, postgres_intake, rules, sqlite_intake
 from moderation.core.db import broken_unique_key, transaction
 from moderation.core.driver_statements import DriverInserts, DriverSelects
 from moderation.core.idempotency import KeysInBatch, is_key_conflict
@@ -38,11 +38,17 @@ _INSERT_COMMENT = DriverInserts(_TABLE, _COMMENT_COLUMNS, conflict_key=_DUPLICAT
 _DECISION_COLUMNS = ("comment_id", "actor", "action", "from_status", "to_status", "reason_code", "reasons",
                      "spam_score", "abuse_score", "model_version", "created_at", "moderator_id", "note_to_author")
 _INSERT_DECISIONS = DriverInserts(Decision.__table__, _DECISION_COLUMNS)
-# PostgreSQL: comments (ids drawn beforehand), decisions and events in one statement (postgres_intake).
+# Comments (ids drawn beforehand), decisions and events in one statement: PostgreSQL's WITH
+# clauses (postgres_intake), SQLite's view and trigger (sqlite_intake).
 _CHAINED_INSERTS = postgres_intake.ChainedInserts(
     DriverInserts(_TABLE, ("id", *_COMMENT_COLUMNS), bind_prefix="c_"),
     DriverInserts(Decision.__table__, _DECISION_COLUMNS, bind_prefix="d_"),
     DriverInserts(OutboxEvent.__table__, outbox.EVENT_COLUMNS, bind_prefix="e_"),
+)
+_SPREAD_INSERTS = sqlite_intake.SpreadInserts(
+    DriverInserts(_TABLE, ("id", *_COMMENT_COLUMNS)),
+    DriverInserts(Decision.__table__, _DECISION_COLUMNS),
+    DriverInserts(OutboxEvent.__table__, outbox.EVENT_COLUMNS),
 )
 
 
@@ -165,11 +171,13 @@ def write_batch(session: Session, batch: list[Submission], interval: dt.timedelt
     """Several submissions in one transaction and one commit (group commit): each gets its comment or
     its refusal, nothing is written for a refused one, and a flood inside the batch is caught.
 
-    One statement per batch for each of the flood query, the comments, their decisions and their
-    events, and one commit, instead of one of each per comment (bench/intake.py). On PostgreSQL
-    the look-ups share one round trip and the INSERTs one statement (postgres_intake). Comments
+    The look-ups share one statement (or round trip), the new ids are drawn with them, and the
+    comments, their decisions and their events are written by one INSERT (postgres_intake,
+    sqlite_intake). Written the ordinary way instead (one statement per table, the comments'
+    with ON CONFLICT DO NOTHING and RETURNING) when that INSERT breaks a unique key. Comments
     sent with an Idempotency-Key add a look-up and an INSERT of their keys (idempotency.KeysInBatch)."""
-    chained = session.get_bind().dialect.name == "postgresql" and len(batch) <= DriverInserts.MAX_ROWS
+    dialect = session.get_bind().dialect.name
+    chained = dialect == "sqlite" or (dialect == "postgresql" and len(batch) <= DriverInserts.MAX_ROWS)
     for attempt in range(3):
         try:
             results = _write_batch(session, batch, interval, chained)
@@ -177,9 +185,10 @@ def write_batch(session: Session, batch: list[Submission], interval: dt.timedelt
         except sa_exc.IntegrityError as error:
             if attempt == 2:
                 raise
-            if chained and broken_unique_key(error) == _DUPLICATE_CONSTRAINT:
-                # Another process stored one of these comments between the look-up and the INSERT:
-                # the INSERT with ON CONFLICT settles which are duplicates, row by row.
+            if chained and (dialect == "sqlite" or broken_unique_key(error) == _DUPLICATE_CONSTRAINT):
+                # A duplicate of a stored comment (SQLite looks none up beforehand), or another process
+                # stored a comment or took an id between the look-up and the INSERT: the ordinary
+                # INSERT with ON CONFLICT settles which are duplicates, row by row.
                 chained = False
             elif not is_key_conflict(error):
                 raise
@@ -198,7 +207,10 @@ def _write_batch(session: Session, batch: list[Submission], interval: dt.timedel
         flood_query = _FloodWindow.query(connection, batch, interval)
         lookups = None
         if chained:
-            lookups = postgres_intake.look_up(connection, [_duplicate_key(s) for s in batch], flood_query)
+            if connection.dialect.name == "sqlite":
+                lookups = sqlite_intake.look_up(connection, len(batch), flood_query)
+            else:
+                lookups = postgres_intake.look_up(connection, [_duplicate_key(s) for s in batch], flood_query)
             flood = _FloodWindow(interval, lookups.recent)
         else:
             flood = _FloodWindow(interval, flood_query[0].run(connection, flood_query[1]) if flood_query else [])
@@ -268,8 +280,14 @@ def _store(session: Session, accepted: list, results: list) -> None:
 
 
 def _store_chained(session: Session, accepted: list, results: list) -> None:
-    """PostgreSQL: the comments, with the ids drawn in look_up, their decisions and events in one statement."""
+    """The comments, with the ids drawn in look_up, their decisions and events in one statement."""
     comments = [values for _, _, _, values in accepted]
     decisions, events = _follow_ups(accepted, [values["id"] for values in comments], results)
-    _CHAINED_INSERTS.run(session.connection(), comments, decisions, outbox.event_rows(events, None))
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        # Alone in its transaction unless Idempotency-Keys are to be stored with the comments.
+        keyed = any(submission.idempotent is not None for _, submission, _, _ in accepted)
+        _SPREAD_INSERTS.run(connection, comments, decisions, outbox.event_rows(events, None), alone=not keyed)
+    else:
+        _CHAINED_INSERTS.run(connection, comments, decisions, outbox.event_rows(events, None))
     outbox.written(session)

@@ -5,14 +5,15 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
 
 from moderation.api.schemas import CommentIn
-from moderation.core import postgres_intake
+from moderation.core import outbox, postgres_intake, sqlite_intake
 from moderation.core.intake_writes import AcceptedComment, write_batch
 from moderation.core.models import Comment, Decision, OutboxEvent
 from moderation.core.submissions import prepare
 from moderation.errors import DuplicateComment, FloodDetected
-from tests.conftest import NOW, PG_URL, valid_comment
+from tests.conftest import NOW, valid_comment
 
 FLOOD = dt.timedelta(seconds=15)
 
@@ -61,27 +62,48 @@ def test_twins_inside_one_batch_keep_the_first_and_refuse_the_second(app, sessio
     assert _count(session, Comment) == 2
 
 
-@pytest.mark.skipif(not PG_URL, reason="PostgreSQL only: SQLite has one writer, so nobody can slip in between")
 def test_a_twin_committed_by_another_process_after_the_look_up_is_refused_and_the_others_kept(
         app, session, site, monkeypatch):
-    real_look_up = postgres_intake.look_up
-    other_engine = sa.create_engine(PG_URL)
+    batch = [_submission(app, site, author_email=f"r{n}@example.org", content=f"Avis {n}") for n in range(3)]
+    twin = batch[1]
+    other_engine = sa.create_engine(session.get_bind().url)
+    looked_up = []
 
-    def look_up_then_someone_else_writes(connection, keys, flood):
-        found = real_look_up(connection, keys, flood)
-        with other_engine.begin() as other:  # another server process, between our look-up and our INSERT
-            other.execute(sa.insert(Comment.__table__).values(
-                site_id=site.id, article_id=keys[1][1], author_email=keys[1][2], content_hash=keys[1][3],
-                author_name="Ailleurs", content="Déjà là", status="pending", version=1, risk=0.5,
-                reasons=[], created_at=NOW, updated_at=NOW))
-        return found
+    def then_someone_else_writes(real_look_up):
+        def look_up(*args):
+            found = real_look_up(*args)
+            looked_up.append(found)
+            with other_engine.begin() as other:  # another server process, between our look-up and our INSERT
+                other.execute(sa.insert(Comment.__table__).values(
+                    site_id=site.id, article_id=twin.data["article_id"], author_email=twin.data["author_email"],
+                    content_hash=twin.digest, author_name="Ailleurs", content="Déjà là", status="pending",
+                    version=1, risk=0.5, reasons=[], created_at=NOW, updated_at=NOW))
+            return found
+        return look_up
 
-    monkeypatch.setattr(postgres_intake, "look_up", look_up_then_someone_else_writes)
+    # On SQLite its comment also takes the id the look-up drew for ours.
+    monkeypatch.setattr(postgres_intake, "look_up", then_someone_else_writes(postgres_intake.look_up))
+    monkeypatch.setattr(sqlite_intake, "look_up", then_someone_else_writes(sqlite_intake.look_up))
     try:
-        batch = [_submission(app, site, author_email=f"r{n}@example.org", content=f"Avis {n}") for n in range(3)]
         results = write_batch(session, batch, dt.timedelta(0))
     finally:
         other_engine.dispose()
+    assert len(looked_up) == 1  # the batch was then written the ordinary way, which looks nothing up
     assert [type(result) for result in results] == [AcceptedComment, DuplicateComment, AcceptedComment]
     assert _count(session, Comment) == 3  # two of ours and the other process's
     assert _count(session, Decision) == _count(session, OutboxEvent) == 2
+    ours = session.scalars(sa.select(Comment.content).where(Comment.id.in_([results[0].id, results[2].id]))).all()
+    assert sorted(ours) == ["Avis 0", "Avis 2"]
+
+
+def test_a_batch_that_cannot_be_written_leaves_nothing_behind(app, session, site, monkeypatch):
+    # Every event gets the same id: the second one breaks the outbox's primary key, after the
+    # comments and decisions of the batch were inserted in the same statement or transaction.
+    monkeypatch.setattr(outbox, "new_event_id", lambda: "msg_same")
+    batch = [_submission(app, site, author_email=f"s{n}@example.org", content=f"Texte {n}") for n in range(3)]
+    with pytest.raises(sa_exc.IntegrityError):
+        write_batch(session, batch, FLOOD)
+    session.rollback()
+    assert _count(session, Comment) == _count(session, Decision) == _count(session, OutboxEvent) == 0
+    (retried,) = write_batch(session, [_submission(app, site, author_email="s9@example.org")], FLOOD)
+    assert isinstance(retried, AcceptedComment) and _count(session, Comment) == 1

@@ -1,0 +1,105 @@
+"""SQLite's intake batch: one look-up and one INSERT through the TEMP view, storing what the ordinary path stores."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+
+import pytest
+import sqlalchemy as sa
+
+from moderation.api.schemas import CommentIn
+from moderation.core import intake_writes
+from moderation.core.idempotency import fingerprint
+from moderation.core.intake_writes import AcceptedComment, write_batch
+from moderation.core.models import Comment, Decision, IdempotencyKey, OutboxEvent
+from moderation.core.submissions import IdempotentResponse, prepare
+from tests.conftest import NOW, PG_URL, FakeScorer, valid_comment
+
+pytestmark = pytest.mark.skipif(bool(PG_URL), reason="SQLite's own write path; PostgreSQL's is postgres_intake")
+FLOOD = dt.timedelta(seconds=15)
+
+
+def _submission(app, site, n: int, key: str | None = None, **changes):
+    body = valid_comment(author_email=f"r{n}@example.org", author_ip=f"203.0.113.{n}", content=f"Avis n°{n} مرحبا",
+                         **changes)
+    idempotent = None if key is None else IdempotentResponse(
+        key, fingerprint(body), dt.timedelta(hours=24), lambda c: (202, json.dumps({"id": c.id})))
+    return prepare(site, CommentIn().load(body), scorer=FakeScorer(spam=0.3, abuse=0.2),
+                   settings=app.extensions["moderation.intake_settings"], now=NOW + dt.timedelta(seconds=n),
+                   idempotent=idempotent)
+
+
+def _traced(session) -> list[str]:
+    """The statements SQLite runs on the session's connection from now on, by their first words.
+
+    SQLite reports a statement again for each step of its trigger: repeats in a row are one."""
+    statements: list[str] = []
+
+    def note(sql: str) -> None:
+        words = " ".join(sql.split()[:3]).upper()
+        if not sql.startswith("--") and (not statements or statements[-1] != words):
+            statements.append(words)
+
+    session.connection().connection.dbapi_connection.set_trace_callback(note)
+    return statements
+
+
+def test_a_batch_is_one_look_up_and_one_insert_with_no_begin_or_commit(app, session, site):
+    write_batch(session, [_submission(app, site, 9)], FLOOD)  # the site's rules are read once, then cached
+    statements = _traced(session)
+    results = write_batch(session, [_submission(app, site, n) for n in range(3)], FLOOD)
+    assert all(isinstance(result, AcceptedComment) for result in results)
+    assert [s for s in statements if not s.startswith(("CREATE", "DROP"))] == [
+        "SELECT COMMENTS.SITE_ID, COMMENTS.AUTHOR_EMAIL,", "INSERT INTO MODERATION_INTAKE_ROWS"]
+    assert [r.id for r in results] == sorted(r.id for r in results)
+    session.rollback()
+    assert session.scalar(sa.select(sa.func.count(Comment.id))) == 4
+
+
+def test_rows_written_through_the_view_equal_those_of_the_ordinary_path(app, session, site):
+    # The same authors and texts on two articles (no flood interval, so both are accepted).
+    one = write_batch(session, [_submission(app, site, n, article_id="a-view") for n in range(2)], dt.timedelta(0))
+    other = intake_writes._write_batch(session, [_submission(app, site, n, article_id="a-plain") for n in range(2)],
+                                       dt.timedelta(0), chained=False)
+    assert all(isinstance(result, AcceptedComment) for result in one + other)
+    session.expire_all()
+
+    def stored(comment_id: int) -> tuple:
+        comment = session.get(Comment, comment_id)
+        columns = {c: getattr(comment, c) for c in intake_writes._COMMENT_COLUMNS if c != "article_id"}
+        decisions = [{c: getattr(d, c) for c in intake_writes._DECISION_COLUMNS if c != "comment_id"}
+                     for d in session.scalars(sa.select(Decision).where(Decision.comment_id == comment_id))]
+        (event,) = session.scalars(sa.select(OutboxEvent).where(OutboxEvent.comment_id == comment_id))
+        payload = {**event.payload, "comment": {**event.payload["comment"], "id": None, "article_id": None}}
+        assert event.payload["comment"]["id"] == comment_id
+        return columns, decisions, (event.type, event.site_id, payload, event.created_at, event.dispatched_at)
+
+    for through_view, plain in zip(one, other):
+        assert stored(through_view.id) == stored(plain.id)
+    assert stored(one[0].id)[0]["spam_score"] == 0.3 and stored(one[0].id)[0]["content"] == "Avis n°0 مرحبا"
+
+
+def test_keys_are_stored_with_their_comments_in_one_transaction(app, session, site):
+    statements = _traced(session)
+    results = write_batch(session, [_submission(app, site, 0, key="k-0"), _submission(app, site, 1)], FLOOD)
+    assert all(isinstance(result, AcceptedComment) for result in results)
+    writes = [s for s in statements if not s.startswith(("SELECT", "CREATE", "DROP"))]
+    assert writes == ["BEGIN", "INSERT INTO MODERATION_INTAKE_ROWS", "INSERT INTO IDEMPOTENCY_KEYS", "COMMIT"]
+    session.rollback()
+    stored = session.scalar(sa.select(IdempotencyKey).where(IdempotencyKey.key == "k-0"))
+    assert json.loads(stored.response_body) == {"id": results[0].id}
+
+
+def test_a_batch_over_the_variable_limit_is_split_inside_one_transaction(app, session, site):
+    dbapi_connection = session.connection().connection.dbapi_connection
+    dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 100)  # fewer than two rows' values
+    statements = _traced(session)
+    results = write_batch(session, [_submission(app, site, n) for n in range(3)], FLOOD)
+    assert all(isinstance(result, AcceptedComment) for result in results)
+    writes = [s for s in statements if not s.startswith(("SELECT", "CREATE", "DROP"))]
+    # Three rows' values in one statement would be refused (too many SQL variables).
+    assert writes == ["BEGIN", "INSERT INTO MODERATION_INTAKE_ROWS", "COMMIT"]
+    session.rollback()
+    for model in (Comment, Decision, OutboxEvent):
+        assert session.scalar(sa.select(sa.func.count()).select_from(model)) == 3
