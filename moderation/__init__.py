@@ -83,6 +83,10 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.close()
 
 
+# Set on every response unless a view chose otherwise.
+_DEFAULT_HEADERS = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"))
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     from moderation.api import comments, health, metrics_view, moderation
     from moderation.core.policy import PolicySettings
@@ -120,8 +124,11 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     @app.after_request
     def _api_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        # One pass over the headers: Headers.setdefault scans them three times and raises a
+        # KeyError (a whole HTTPException) for each header that is missing, as these usually are.
+        headers = response.headers
+        present = {name.lower() for name, _value in headers.items()}
+        headers.extend([(name, value) for name, value in _DEFAULT_HEADERS if name.lower() not in present])
         return response
 
     holder = ModelHolder()

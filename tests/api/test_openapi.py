@@ -35,6 +35,10 @@ def test_document_is_openapi_3_1_and_documents_problem_responses(client):
     post = spec["paths"]["/api/v1/comments"]["post"]
     for status in ("400", "401", "409", "413", "415", "422", "429", "503"):
         assert "application/problem+json" in post["responses"][status]["content"], status
+    # The intake view is documented without flask-smorest's wrappers (api.comments.documented).
+    assert post["responses"]["202"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Receipt"}
+    assert post["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/CommentIn"}
+    assert [p["name"] for p in post["parameters"] if p["in"] == "header"] == ["Idempotency-Key"]
     assert set(spec["paths"]) >= {
         "/api/v1/comments", "/api/v1/comments/{comment_id}", "/api/v1/articles/{article_id}/comments",
     }
