@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import inspect
 
 from flask import Flask
@@ -70,7 +71,7 @@ class _NoCookieSessionForApi(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
 
-def _sqlite_pragmas(dbapi_connection, _record):
+def _sqlite_pragmas(dbapi_connection, _record, mmap_bytes: int = 0):
     cursor = dbapi_connection.cursor()
     # WAL lets readers run while one writer commits; NORMAL is durable across process crashes in WAL.
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -80,6 +81,7 @@ def _sqlite_pragmas(dbapi_connection, _record):
     # one, and past 64 KiB SQLite spilled it to a new temporary file for every batch (strace: a
     # file created, ~30 pages written and deleted per batch; bench/README.md, "Intake").
     cursor.execute("PRAGMA temp_store=MEMORY")
+    cursor.execute(f"PRAGMA mmap_size={int(mmap_bytes)}")
     cursor.close()
 
 
@@ -100,7 +102,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
-            event.listen(db.engine, "connect", _sqlite_pragmas)
+            event.listen(db.engine, "connect", functools.partial(
+                _sqlite_pragmas, mmap_bytes=app.config["MODERATION_SQLITE_MMAP_MB"] * 2**20))
             # Waiting for the write turn is like waiting for a pooled connection: same bound, then 503.
             serialise_writes(db.engine, app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_timeout", 5))
     migrate.init_app(app, db, directory=str(__import__("pathlib").Path(__file__).parent / "migrations"),

@@ -64,6 +64,11 @@ SETTINGS: dict[str, tuple[object, object]] = {
     "AUTO_APPROVE": (False, _bool),
     "AUTO_SPAM": (False, _bool),
     "DB_BUSY_TIMEOUT_MS": (5000, _int),
+    # SQLite reads the database file through a memory map of up to this size (PRAGMA mmap_size)
+    # instead of a read() per page: the intake writer's index look-ups cost a system call each
+    # (8 per comment once the file outgrew the page cache). 0 turns it off, for a file on a disk
+    # whose I/O errors must not become a crash (SIGBUS): SQLite's "Memory-Mapped I/O" page.
+    "SQLITE_MMAP_MB": (256, _int),
     # Webhooks (moderation/webhooks): delivery schedule in seconds between attempts, SSRF allow-list.
     "WEBHOOK_WORKER": (False, _bool),
     "WEBHOOK_ALLOWED_NETWORKS": ("", str),

@@ -17,3 +17,11 @@ def test_sqlite_connections_use_wal_foreign_keys_and_memory_for_statement_journa
                         for name in ("journal_mode", "synchronous", "foreign_keys", "temp_store")}
     # synchronous 1 = NORMAL; temp_store 2 = MEMORY (no temporary file per multi-row INSERT)
     assert settings == {"journal_mode": "wal", "synchronous": 1, "foreign_keys": 1, "temp_store": 2}
+
+
+@pytest.mark.parametrize("megabytes", [256, 0])
+def test_sqlite_reads_through_a_memory_map_of_the_configured_size(make_app, megabytes):
+    app = make_app(SQLITE_MMAP_MB=megabytes)
+    with app.app_context():
+        with db.engine.connect() as connection:
+            assert connection.execute(sa.text("PRAGMA mmap_size")).scalar() == megabytes * 2**20
