@@ -26,6 +26,13 @@ def _choice(*allowed: str):
     return parse
 
 
+def _count(value: str) -> int:
+    number = int(value.strip())
+    if number < 0:
+        raise ValueError(f"expected 0 or more, got {number}")
+    return number
+
+
 def _float(value: str) -> float:
     return float(value.strip())
 
@@ -51,10 +58,10 @@ SETTINGS: dict[str, tuple[object, object]] = {
     "SCORING_PROCESSES": (3, _int),
     # Where `serve` writes intake batches: "process" (a child, moderation/intake_process.py),
     # "thread" (moderation/intake_writer.py) or "auto": a child on PostgreSQL, where it served
-    # 40-45 % more comments; a thread on SQLite, where a child served ~7 % more without the
-    # classifier and nothing more with it, while moderators, arbitrated with it by SQLite's busy
-    # handler instead of this process's write lock, waited twice as long under full intake
-    # (bench/mixed_load.py: decisions p99 42 -> 89 ms; bench/README.md, "Intake", eighth session).
+    # 40-45 % more comments; a thread on SQLite, where a child serves no more (0.364 against 0.379
+    # of the ceiling since SQLite's batch is one statement, tenth session) while moderators,
+    # arbitrated with it by SQLite's busy handler instead of this process's write lock, waited
+    # twice as long under full intake (bench/mixed_load.py: decisions p99 42 -> 89 ms, eighth session).
     "INTAKE_WRITER": ("auto", _choice("auto", "process", "thread")),
     "EMAIL_CHECK_DELIVERABILITY": (False, _bool),
     "FLOOD_INTERVAL_SECONDS": (15, _int),
@@ -68,7 +75,7 @@ SETTINGS: dict[str, tuple[object, object]] = {
     # instead of a read() per page: the intake writer's index look-ups cost a system call each
     # (8 per comment once the file outgrew the page cache). 0 turns it off, for a file on a disk
     # whose I/O errors must not become a crash (SIGBUS): SQLite's "Memory-Mapped I/O" page.
-    "SQLITE_MMAP_MB": (256, _int),
+    "SQLITE_MMAP_MB": (256, _count),
     # Webhooks (moderation/webhooks): delivery schedule in seconds between attempts, SSRF allow-list.
     "WEBHOOK_WORKER": (False, _bool),
     "WEBHOOK_ALLOWED_NETWORKS": ("", str),

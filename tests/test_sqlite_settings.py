@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from moderation.config import load_config
 from moderation.extensions import db
 from tests.conftest import PG_URL
 
@@ -25,3 +26,8 @@ def test_sqlite_reads_through_a_memory_map_of_the_configured_size(make_app, mega
     with app.app_context():
         with db.engine.connect() as connection:
             assert connection.execute(sa.text("PRAGMA mmap_size")).scalar() == megabytes * 2**20
+
+
+def test_a_negative_memory_map_size_is_refused_at_start():
+    with pytest.raises(ValueError, match="0 or more"):
+        load_config({"MODERATION_SQLITE_MMAP_MB": "-1"})

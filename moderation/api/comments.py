@@ -125,7 +125,8 @@ class Comments(MethodView):
     )
     def post(self):
         """Submit a reader's comment for moderation."""
-        app, site = current_app._get_current_object(), g.site  # each proxy look-up costs: once here
+        # Each proxy look-up costs: once here.
+        app, current, site = current_app._get_current_object(), request._get_current_object(), g.site
         config = app.config
         hit_intake_limit(limiter, config["MODERATION_RATELIMIT_INTAKE"], site.id)
         payload, data = _load_comment()
@@ -134,7 +135,7 @@ class Comments(MethodView):
             scorer=app.extensions["moderation.models"].scorer,
             settings=app.extensions["moderation.intake_settings"],
             now=dt.datetime.now(dt.timezone.utc),
-            idempotency_key=request.headers.get("Idempotency-Key"),
+            idempotency_key=current.headers.get("Idempotency-Key"),
             raw_payload=payload,
             ttl=dt.timedelta(hours=config["MODERATION_IDEMPOTENCY_TTL_HOURS"]),
             render=_receipt,
@@ -147,7 +148,7 @@ class Comments(MethodView):
         comment = outcome.comment
         status, body = _receipt(comment)
         response = Response(body, status=status, mimetype="application/json")
-        response.headers["Location"] = f"{request.script_root}{blp.url_prefix}/comments/{comment.id}"
+        response.headers["Location"] = f"{current.script_root}{blp.url_prefix}/comments/{comment.id}"
         return response
 
 

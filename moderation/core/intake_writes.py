@@ -35,6 +35,11 @@ _COMMENT_COLUMNS = ("site_id", "content_hash", "status", "reasons", "version", "
 # ON CONFLICT DO NOTHING: the unique constraint is the duplicate check (it also settles two identical
 # comments at once) without an error that would abort the other comments of a batch.
 _INSERT_COMMENT = DriverInserts(_TABLE, _COMMENT_COLUMNS, conflict_key=_DUPLICATE_KEY, returning="id")
+# Unique keys the one-statement INSERT can break when another process wrote meanwhile (or, on
+# SQLite, which looks no duplicates up, for a duplicate): by constraint name on PostgreSQL, by
+# columns on SQLite (broken_unique_key). The batch is then written the ordinary way.
+_CHAINED_CONFLICTS = {_DUPLICATE_CONSTRAINT, f"{_TABLE.name}.id",
+                      ", ".join(f"{_TABLE.name}.{column}" for column in _DUPLICATE_KEY)}
 _DECISION_COLUMNS = ("comment_id", "actor", "action", "from_status", "to_status", "reason_code", "reasons",
                      "spam_score", "abuse_score", "model_version", "created_at", "moderator_id", "note_to_author")
 _INSERT_DECISIONS = DriverInserts(Decision.__table__, _DECISION_COLUMNS)
@@ -57,7 +62,8 @@ def _recent_authors(sites: int, emails: int, ips: int) -> sa.Select | sa.Compoun
     its own index ((site, e-mail, time) and (site, IP, time)). One query with "e-mail IN … OR IP
     IN …" made SQLite scan the whole site (0.45 ms at 3,000 comments, growing with the table).
 
-    One plain parameter per value, so each shape of batch is compiled once (DriverSelects)."""
+    One plain parameter per value, so each shape of batch is compiled once (DriverSelects). The
+    e-mail comes second and is never NULL: sqlite_intake.look_up appends a row with NULL there."""
     recent = [_COLUMNS.site_id, _COLUMNS.author_email, _COLUMNS.author_ip, _COLUMNS.created_at]
     since = sa.bindparam("since", type_=_COLUMNS.created_at.type)
     site_ids = [sa.bindparam(f"site{i}", type_=_COLUMNS.site_id.type) for i in range(sites)]
@@ -185,11 +191,8 @@ def write_batch(session: Session, batch: list[Submission], interval: dt.timedelt
         except sa_exc.IntegrityError as error:
             if attempt == 2:
                 raise
-            if chained and (dialect == "sqlite" or broken_unique_key(error) == _DUPLICATE_CONSTRAINT):
-                # A duplicate of a stored comment (SQLite looks none up beforehand), or another process
-                # stored a comment or took an id between the look-up and the INSERT: the ordinary
-                # INSERT with ON CONFLICT settles which are duplicates, row by row.
-                chained = False
+            if chained and broken_unique_key(error) in _CHAINED_CONFLICTS:
+                chained = False  # the ordinary INSERT with ON CONFLICT settles the duplicates row by row
             elif not is_key_conflict(error):
                 raise
             # else another process stored one of these Idempotency-Keys meanwhile: looked up
@@ -240,7 +243,8 @@ def _write_batch(session: Session, batch: list[Submission], interval: dt.timedel
             accepted.append((index, submission, verdict, values))
         if accepted:
             if lookups is not None:
-                _store_chained(session, accepted, results)
+                # On SQLite an unkeyed batch's INSERT commits itself, so it must be the last statement.
+                _store_chained(session, accepted, results, keyed=any(s.idempotent is not None for s in batch))
             else:
                 _store(session, accepted, results)  # duplicates are refused there, by the unique key
             keys.store(connection, [(submission, results[index]) for index, submission, _verdict, _values in accepted
@@ -279,14 +283,15 @@ def _store(session: Session, accepted: list, results: list) -> None:
         outbox.record_many(session, events, None)  # each event dated by its comment
 
 
-def _store_chained(session: Session, accepted: list, results: list) -> None:
-    """The comments, with the ids drawn in look_up, their decisions and events in one statement."""
+def _store_chained(session: Session, accepted: list, results: list, keyed: bool) -> None:
+    """The comments, with the ids drawn in look_up, their decisions and events in one statement.
+
+    On SQLite, alone in its transaction unless the batch has Idempotency-Keys: keys are stored, or
+    refusals looked up again (KeysInBatch), after it and in the same transaction."""
     comments = [values for _, _, _, values in accepted]
     decisions, events = _follow_ups(accepted, [values["id"] for values in comments], results)
     connection = session.connection()
     if connection.dialect.name == "sqlite":
-        # Alone in its transaction unless Idempotency-Keys are to be stored with the comments.
-        keyed = any(submission.idempotent is not None for _, submission, _, _ in accepted)
         _SPREAD_INSERTS.run(connection, comments, decisions, outbox.event_rows(events, None), alone=not keyed)
     else:
         _CHAINED_INSERTS.run(connection, comments, decisions, outbox.event_rows(events, None))

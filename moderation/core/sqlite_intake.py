@@ -68,6 +68,9 @@ class SpreadInserts:
             self._columns = [f"t{index}_{name}" for index, single in enumerate(singles) for name in single.column_order]
         dbapi_connection = connection.connection.dbapi_connection
         with driver_errors(connection):
+            # A view made inside an open transaction goes if that transaction is rolled back:
+            # only one made outside it (autocommitted) is remembered as there.
+            lasting = not dbapi_connection.in_transaction
             made = self._make_view(connection, singles)
             per_row = len(self._columns)
             step = max(1, dbapi_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // per_row)
@@ -80,7 +83,7 @@ class SpreadInserts:
                     for single, rows in zip(singles, tables_rows):
                         parameters += single.parameters([rows[index]])
                 self._execute(dbapi_connection, self._statement(stop - start), parameters, alone)
-        if made:  # only now: a view made in a transaction that is then rolled back is gone again
+        if made and lasting:
             connection.connection.info[_READY] = True
 
     @staticmethod

@@ -11,8 +11,9 @@ from moderation.api.schemas import CommentIn
 from moderation.core import outbox, postgres_intake, sqlite_intake
 from moderation.core.intake_writes import AcceptedComment, write_batch
 from moderation.core.models import Comment, Decision, OutboxEvent
-from moderation.core.submissions import prepare
-from moderation.errors import DuplicateComment, FloodDetected
+from moderation.core.idempotency import KeysInBatch
+from moderation.core.submissions import IdempotentResponse, prepare
+from moderation.errors import DatabaseUnavailable, DuplicateComment, FloodDetected
 from tests.conftest import NOW, valid_comment
 
 FLOOD = dt.timedelta(seconds=15)
@@ -107,3 +108,22 @@ def test_a_batch_that_cannot_be_written_leaves_nothing_behind(app, session, site
     assert _count(session, Comment) == _count(session, Decision) == _count(session, OutboxEvent) == 0
     (retried,) = write_batch(session, [_submission(app, site, author_email="s9@example.org")], FLOOD)
     assert isinstance(retried, AcceptedComment) and _count(session, Comment) == 1
+
+
+def test_a_failure_after_the_insert_while_refused_keys_are_read_again_stores_nothing(app, session, site, monkeypatch):
+    # A keyed comment refused as a flood has its key looked up again after the INSERT: if that
+    # fails (the database went away), the accepted comment must not stay stored behind a 503.
+    first = _submission(app, site, author_email="k@example.org", content="Premier")
+    write_batch(session, [first], FLOOD)
+    keyed = prepare(site, CommentIn().load(valid_comment(author_email="k@example.org", content="Trop tôt")),
+                    scorer=None, settings=app.extensions["moderation.intake_settings"], now=NOW,
+                    idempotent=IdempotentResponse("k-flood", "f" * 64, dt.timedelta(hours=1), lambda c: (202, "{}")))
+
+    def database_gone(*_args):
+        raise sa_exc.OperationalError("SELECT", {}, Exception("database went away"))
+
+    monkeypatch.setattr(KeysInBatch, "recheck", classmethod(lambda cls, *args: database_gone()))
+    with pytest.raises(DatabaseUnavailable):
+        write_batch(session, [keyed, _submission(app, site, 1, author_email="autre@example.org")], FLOOD)
+    session.rollback()
+    assert _count(session, Comment) == _count(session, Decision) == _count(session, OutboxEvent) == 1

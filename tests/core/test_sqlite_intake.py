@@ -9,10 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from moderation.api.schemas import CommentIn
-from moderation.core import intake_writes
+from moderation.core import intake_writes, outbox, sqlite_intake
 from moderation.core.idempotency import fingerprint
 from moderation.core.intake_writes import AcceptedComment, write_batch
-from moderation.core.models import Comment, Decision, IdempotencyKey, OutboxEvent
+from moderation.core.models import Comment, Decision, IdempotencyKey, OutboxEvent, Site
 from moderation.core.submissions import IdempotentResponse, prepare
 from tests.conftest import NOW, PG_URL, FakeScorer, valid_comment
 
@@ -50,8 +50,8 @@ def test_a_batch_is_one_look_up_and_one_insert_with_no_begin_or_commit(app, sess
     statements = _traced(session)
     results = write_batch(session, [_submission(app, site, n) for n in range(3)], FLOOD)
     assert all(isinstance(result, AcceptedComment) for result in results)
-    assert [s for s in statements if not s.startswith(("CREATE", "DROP"))] == [
-        "SELECT COMMENTS.SITE_ID, COMMENTS.AUTHOR_EMAIL,", "INSERT INTO MODERATION_INTAKE_ROWS"]
+    # Nor is the view made again: the connection remembers it.
+    assert statements == ["SELECT COMMENTS.SITE_ID, COMMENTS.AUTHOR_EMAIL,", "INSERT INTO MODERATION_INTAKE_ROWS"]
     assert [r.id for r in results] == sorted(r.id for r in results)
     session.rollback()
     assert session.scalar(sa.select(sa.func.count(Comment.id))) == 4
@@ -91,15 +91,54 @@ def test_keys_are_stored_with_their_comments_in_one_transaction(app, session, si
     assert json.loads(stored.response_body) == {"id": results[0].id}
 
 
-def test_a_batch_over_the_variable_limit_is_split_inside_one_transaction(app, session, site):
+def test_a_batch_over_the_variable_limit_is_split_inside_one_transaction(app, session, site, monkeypatch):
     dbapi_connection = session.connection().connection.dbapi_connection
-    dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 100)  # fewer than two rows' values
+    dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 60)  # fewer than one view row's values twice
+    executed = []
+    real_execute = sqlite_intake.SpreadInserts._execute
+    monkeypatch.setattr(sqlite_intake.SpreadInserts, "_execute", staticmethod(
+        lambda connection, sql, parameters, alone: executed.append(alone) or real_execute(
+            connection, sql, parameters, alone)))
     statements = _traced(session)
     results = write_batch(session, [_submission(app, site, n) for n in range(3)], FLOOD)
     assert all(isinstance(result, AcceptedComment) for result in results)
+    assert executed == [False, False, False]  # a row per statement, none committing on its own
     writes = [s for s in statements if not s.startswith(("SELECT", "CREATE", "DROP"))]
-    # Three rows' values in one statement would be refused (too many SQL variables).
-    assert writes == ["BEGIN", "INSERT INTO MODERATION_INTAKE_ROWS", "COMMIT"]
+    assert writes[0] == "BEGIN" and writes[-1] == "COMMIT"
     session.rollback()
     for model in (Comment, Decision, OutboxEvent):
         assert session.scalar(sa.select(sa.func.count()).select_from(model)) == 3
+
+
+def _open_write(session, site) -> None:
+    """A write of the caller's, not yet committed, on the session's connection."""
+    session.execute(sa.update(Site).where(Site.id == site.id).values(link_limit=7))
+    assert session.connection().connection.dbapi_connection.in_transaction
+
+
+def test_a_batch_joins_a_transaction_already_open_instead_of_committing_it_early(app, session, site):
+    write_batch(session, [_submission(app, site, 9)], FLOOD)
+    _open_write(session, site)
+    statements = _traced(session)
+    results = write_batch(session, [_submission(app, site, n) for n in range(2)], FLOOD)
+    assert all(isinstance(result, AcceptedComment) for result in results)
+    assert [s for s in statements if not s.startswith("SELECT")] == ["INSERT INTO MODERATION_INTAKE_ROWS", "COMMIT"]
+
+
+def test_a_view_made_in_a_transaction_that_is_rolled_back_is_made_again(app, session, site, monkeypatch):
+    _open_write(session, site)  # so the view is first made inside this transaction
+    real_written = outbox.written
+    failures = [RuntimeError("after the INSERT")]
+
+    def fail_once(session_):
+        if failures:
+            raise failures.pop()
+        real_written(session_)
+
+    monkeypatch.setattr(outbox, "written", fail_once)
+    with pytest.raises(RuntimeError):
+        write_batch(session, [_submission(app, site, 0)], FLOOD)
+    session.rollback()
+    (comment,) = write_batch(session, [_submission(app, site, 1)], FLOOD)
+    assert isinstance(comment, AcceptedComment)
+    assert session.scalar(sa.select(sa.func.count(Comment.id))) == 1
