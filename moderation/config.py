@@ -33,6 +33,19 @@ def _count(value: str) -> int:
     return number
 
 
+def _usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def scoring_processes_for(cores: int) -> int:
+    """The default number of scoring processes: one per core the server's own process leaves, 1 to 4."""
+    return min(4, max(1, cores - 1))
+
+
 def _float(value: str) -> float:
     return float(value.strip())
 
@@ -53,9 +66,11 @@ SETTINGS: dict[str, tuple[object, object]] = {
     "MODEL_REQUIRED": (False, _bool),
     "SCORING_TIMEOUT_MS": (250, _int),
     # Worker processes that score comments for `serve` (moderation/scoring_pool.py); 0 scores in
-    # the request threads. Each holds its own copy of the model (~290 MB resident). Three beat two
-    # on 2 cores (bench/README.md, "Intake": a request waits less often for a free worker).
-    "SCORING_PROCESSES": (3, _int),
+    # the request threads. Each holds its own copy of the model (~290 MB resident). By default one
+    # per core the server's own (GIL-bound) process leaves, at most 4: since the writer scores a
+    # whole batch at once, one worker beat three on 2 cores (SQLite, c=8 0.283 -> 0.308, c=32
+    # 0.368 -> 0.403; PostgreSQL c=8 equal; bench/README.md, "Intake", tenth session).
+    "SCORING_PROCESSES": (None, _int),  # None: scoring_processes_for(usable cores)
     # Where `serve` writes intake batches: "process" (a child, moderation/intake_process.py),
     # "thread" (moderation/intake_writer.py) or "auto": a child on PostgreSQL, where it served
     # 40-45 % more comments; a thread on SQLite, where a child serves no more (0.364 against 0.379
@@ -130,6 +145,8 @@ def load_config(environ: dict[str, str] | None = None, overrides: dict | None = 
         values[name] = parse(raw) if raw not in (None, "") else default
     for key, value in (overrides or {}).items():
         values[key.removeprefix(PREFIX)] = value
+    if values["SCORING_PROCESSES"] is None:
+        values["SCORING_PROCESSES"] = scoring_processes_for(_usable_cores())
 
     instance_dir = _instance_dir(values["INSTANCE_DIR"])
     values["INSTANCE_DIR"] = str(instance_dir)
