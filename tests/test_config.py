@@ -1,5 +1,7 @@
-"""Settings whose defaults depend on the machine, and the environment's say over them."""
+"""Settings whose defaults depend on the machine, the environment's say over them, and values refused at start."""
 from __future__ import annotations
+
+import pytest
 
 from moderation import config
 from moderation.config import load_config, scoring_processes_for
@@ -15,3 +17,8 @@ def test_the_scoring_processes_default_follows_the_usable_cores_and_the_environm
     assert load_config(environ)["MODERATION_SCORING_PROCESSES"] == 2
     assert load_config({**environ, "MODERATION_SCORING_PROCESSES": "0"})["MODERATION_SCORING_PROCESSES"] == 0
     assert load_config(environ, {"SCORING_PROCESSES": 5})["MODERATION_SCORING_PROCESSES"] == 5
+
+
+def test_a_negative_memory_map_size_is_refused_at_start():
+    with pytest.raises(ValueError, match="0 or more"):
+        load_config({"MODERATION_SQLITE_MMAP_MB": "-1"})

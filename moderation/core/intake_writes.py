@@ -35,9 +35,8 @@ _COMMENT_COLUMNS = ("site_id", "content_hash", "status", "reasons", "version", "
 # ON CONFLICT DO NOTHING: the unique constraint is the duplicate check (it also settles two identical
 # comments at once) without an error that would abort the other comments of a batch.
 _INSERT_COMMENT = DriverInserts(_TABLE, _COMMENT_COLUMNS, conflict_key=_DUPLICATE_KEY, returning="id")
-# Unique keys the one-statement INSERT can break when another process wrote meanwhile (or, on
-# SQLite, which looks no duplicates up, for a duplicate): by constraint name on PostgreSQL, by
-# columns on SQLite (broken_unique_key). The batch is then written the ordinary way.
+# Unique keys the one-statement INSERT breaks for a duplicate (SQLite looks none up) or a comment
+# another process wrote meanwhile (broken_unique_key): the batch is then written the ordinary way.
 _CHAINED_CONFLICTS = {_DUPLICATE_CONSTRAINT, f"{_TABLE.name}.id",
                       ", ".join(f"{_TABLE.name}.{column}" for column in _DUPLICATE_KEY)}
 _DECISION_COLUMNS = ("comment_id", "actor", "action", "from_status", "to_status", "reason_code", "reasons",
@@ -57,25 +56,30 @@ _SPREAD_INSERTS = sqlite_intake.SpreadInserts(
 )
 
 
-def _recent_authors(sites: int, emails: int, ips: int) -> sa.Select | sa.CompoundSelect:
+def _recent_authors(sites: int, emails: int, ips: int, last_id: bool = False) -> sa.Select | sa.CompoundSelect:
     """Every comment within the flood window of the batch's authors: by e-mail, then by IP, each on
     its own index ((site, e-mail, time) and (site, IP, time)). One query with "e-mail IN … OR IP
     IN …" made SQLite scan the whole site (0.45 ms at 3,000 comments, growing with the table).
+    With `last_id`, also a row of the largest comment id, told apart by its NULL e-mail (never NULL
+    in a comment): sqlite_intake draws the batch's new ids from it, in the same statement.
 
-    One plain parameter per value, so each shape of batch is compiled once (DriverSelects). The
-    e-mail comes second and is never NULL: sqlite_intake.look_up appends a row with NULL there."""
+    One plain parameter per value, so each shape of batch is compiled once (DriverSelects)."""
     recent = [_COLUMNS.site_id, _COLUMNS.author_email, _COLUMNS.author_ip, _COLUMNS.created_at]
     since = sa.bindparam("since", type_=_COLUMNS.created_at.type)
     site_ids = [sa.bindparam(f"site{i}", type_=_COLUMNS.site_id.type) for i in range(sites)]
-    by_email = sa.select(*recent).where(
-        _COLUMNS.site_id.in_(site_ids), _COLUMNS.created_at > since,
-        _COLUMNS.author_email.in_([sa.bindparam(f"email{i}", type_=_COLUMNS.author_email.type) for i in range(emails)]))
-    if not ips:
-        return by_email
-    by_ip = sa.select(*recent).where(
-        _COLUMNS.site_id.in_(site_ids), _COLUMNS.created_at > since,
-        _COLUMNS.author_ip.in_([sa.bindparam(f"ip{i}", type_=_COLUMNS.author_ip.type) for i in range(ips)]))
-    return sa.union_all(by_email, by_ip)
+    branches = []
+    if sites:
+        branches.append(sa.select(*recent).where(
+            _COLUMNS.site_id.in_(site_ids), _COLUMNS.created_at > since,
+            _COLUMNS.author_email.in_([sa.bindparam(f"email{i}", type_=_COLUMNS.author_email.type)
+                                       for i in range(emails)])))
+    if sites and ips:
+        branches.append(sa.select(*recent).where(
+            _COLUMNS.site_id.in_(site_ids), _COLUMNS.created_at > since,
+            _COLUMNS.author_ip.in_([sa.bindparam(f"ip{i}", type_=_COLUMNS.author_ip.type) for i in range(ips)])))
+    if last_id:
+        branches.append(sa.select(sa.func.max(_COLUMNS.id), sa.null(), sa.null(), sa.null()))
+    return branches[0] if len(branches) == 1 else sa.union_all(*branches)
 
 
 _RECENT_AUTHORS = DriverSelects(_recent_authors)
@@ -103,17 +107,20 @@ class _FloodWindow:
             self.recent.append((site_id, email, ip, created_at))
 
     @staticmethod
-    def query(connection, batch: list[Submission], interval: dt.timedelta):
-        """The SELECT of the batch's authors' recent comments and its values; None when nothing is to be read."""
+    def query(connection, batch: list[Submission], interval: dt.timedelta, last_id: bool = False):
+        """The SELECT of the batch's authors' recent comments (and with `last_id` the largest comment
+        id, see _recent_authors) and its values; None when nothing is to be read."""
         if interval.total_seconds() <= 0 or not batch:
-            return None
+            if not last_id:
+                return None
+            return _RECENT_AUTHORS(connection, 0, 0, 0, True), {}
         sites = sorted({s.site.id for s in batch})
         emails = sorted({s.data["author_email"] for s in batch})
         ips = sorted({s.data["author_ip"] for s in batch if s.data.get("author_ip")})
         values = {"since": min(s.now for s in batch) - interval}
         for name, found in (("site", sites), ("email", emails), ("ip", ips)):
             values.update((f"{name}{i}", value) for i, value in enumerate(found))
-        return _RECENT_AUTHORS(connection, len(sites), len(emails), len(ips)), values
+        return _RECENT_AUTHORS(connection, len(sites), len(emails), len(ips), last_id), values
 
     def check(self, submission: Submission) -> None:
         if self.interval.total_seconds() <= 0:
@@ -155,12 +162,6 @@ def _values(submission: Submission, verdict) -> dict:
                       model_version=scores.model_version, explanation=scores.explanation,
                       risk=max(scores.spam, scores.abuse))
     return values
-
-
-def _insert_comments(session: Session, rows: list[dict]) -> list[int | None]:
-    """Insert the rows; each row's new id, or None for a duplicate (also of an earlier row of the batch)."""
-    connection = session.connection()
-    return _INSERT_COMMENT.run(connection, rows)
 
 
 def _duplicate_key(submission: Submission) -> tuple:
@@ -207,10 +208,11 @@ def _write_batch(session: Session, batch: list[Submission], interval: dt.timedel
     results: list[AcceptedComment | ModerationError | None] = [None] * len(batch)
     with transaction(session):
         connection = session.connection()
-        flood_query = _FloodWindow.query(connection, batch, interval)
+        sqlite_chained = chained and connection.dialect.name == "sqlite"
+        flood_query = _FloodWindow.query(connection, batch, interval, last_id=sqlite_chained)
         lookups = None
         if chained:
-            if connection.dialect.name == "sqlite":
+            if sqlite_chained:
                 lookups = sqlite_intake.look_up(connection, len(batch), flood_query)
             else:
                 lookups = postgres_intake.look_up(connection, [_duplicate_key(s) for s in batch], flood_query)
@@ -275,7 +277,8 @@ def _follow_ups(accepted: list, ids: list[int | None], results: list) -> tuple[l
 
 
 def _store(session: Session, accepted: list, results: list) -> None:
-    ids = _insert_comments(session, [values for _, _, _, values in accepted])
+    # Each row's new id, or None for a duplicate (also of an earlier row of the batch).
+    ids = _INSERT_COMMENT.run(session.connection(), [values for _, _, _, values in accepted])
     decisions, events = _follow_ups(accepted, ids, results)
     if decisions:
         connection = session.connection()

@@ -6,7 +6,6 @@ import sqlite3
 from sqlalchemy.engine import Connection
 
 from moderation.core.driver_statements import DriverInserts, DriverSelect, driver_errors
-from moderation.core.models import Comment
 from moderation.core.postgres_intake import Lookups
 
 # Why: a batch used to take six calls into SQLite (the flood query, BEGIN, the comments' INSERT
@@ -16,29 +15,17 @@ from moderation.core.postgres_intake import Lookups
 # WITH clause, so the INSERT goes into a TEMP view whose INSTEAD OF trigger writes each table;
 # alone in its transaction it needs no BEGIN or COMMIT either (bench/README.md, "Intake").
 
-_COMMENTS = Comment.__table__
-_LAST_ID = f"SELECT max({_COMMENTS.c.id.name}), NULL, NULL, NULL FROM {_COMMENTS.name}"
 _VIEW = "moderation_intake_rows"
 _READY = "moderation.intake_view"  # key in the DB-API connection's info: the view exists there
 
 
-def look_up(connection: Connection, count: int, flood: tuple[DriverSelect, dict] | None) -> Lookups:
-    """The flood query's rows and `count` new comment ids (after the largest one stored), in one statement.
+def look_up(connection: Connection, count: int, query: tuple[DriverSelect, dict]) -> Lookups:
+    """The flood query's rows and `count` new comment ids (after the largest one stored).
 
-    `flood` selects four columns whose second (the author's e-mail) is never NULL: the row of the
-    largest id, added to it with UNION ALL, is told apart by its NULL there. No look-up of
-    duplicate keys: a duplicate fails the INSERT, and write_batch writes the batch again the
-    ordinary way, which refuses it."""
-    sql, parameters = _LAST_ID, ()
-    if flood is not None:
-        sql, parameters = f"{flood[0].sql} UNION ALL {_LAST_ID}", flood[0].parameters(flood[1])
-    with driver_errors(connection):
-        cursor = connection.connection.dbapi_connection.cursor()
-        try:
-            cursor.execute(sql, parameters)
-            rows = flood[0].rows(cursor) if flood is not None else cursor.fetchall()
-        finally:
-            cursor.close()
+    `query` is intake_writes' flood query with its row of the largest id, the one whose e-mail is
+    NULL. No look-up of duplicate keys: a duplicate fails the INSERT, and write_batch writes the
+    batch again the ordinary way, which refuses it."""
+    rows = query[0].run(connection, query[1])
     recent = [row for row in rows if row[1] is not None]
     last = next((row[0] for row in rows if row[1] is None), None) or 0
     return Lookups(recent, set(), list(range(last + 1, last + 1 + count)))
@@ -75,7 +62,7 @@ class SpreadInserts:
             per_row = len(self._columns)
             step = max(1, dbapi_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // per_row)
             # Several statements must share the caller's transaction; so must an open one.
-            alone = alone and count <= step and not dbapi_connection.in_transaction
+            alone = alone and count <= step and lasting
             for start in range(0, count, step):
                 stop = min(count, start + step)
                 parameters: list = []

@@ -93,7 +93,7 @@ def test_keys_are_stored_with_their_comments_in_one_transaction(app, session, si
 
 def test_a_batch_over_the_variable_limit_is_split_inside_one_transaction(app, session, site, monkeypatch):
     dbapi_connection = session.connection().connection.dbapi_connection
-    dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 60)  # fewer than one view row's values twice
+    dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 60)  # a view row has 48: one row per statement
     executed = []
     real_execute = sqlite_intake.SpreadInserts._execute
     monkeypatch.setattr(sqlite_intake.SpreadInserts, "_execute", staticmethod(
