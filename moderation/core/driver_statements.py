@@ -22,6 +22,13 @@ def _bound(value, convert: Callable | None):
     return value if convert is None or value is None else convert(value)
 
 
+def _memo_kind(type_) -> type | None:
+    """For a type whose values are hashable and often repeated within a batch (a comment's time is
+    its creation, update, decision and event time), the key its conversions are shared under."""
+    return type(type_) if isinstance(type_, (sa.DateTime, sa.TypeDecorator)) and \
+        isinstance(getattr(type_, "impl_instance", type_), sa.DateTime) else None
+
+
 class DriverInsert:
     """One multi-row INSERT of exactly `rows` rows for one dialect: its SQL text and the conversion
     of each value, computed once.
@@ -61,18 +68,35 @@ class DriverInsert:
         self.sql = compiled.string
         self.positional = dialect.positional
         self._names = list(compiled.positiontup) if dialect.positional else list(compiled.binds)
-        self._plan: list[tuple[int, str, Callable | None]] = []
+        self._plan: list[tuple[int, str, Callable | None, type | None]] = []
         for name in self._names:
             column, index = name.removeprefix(bind_prefix).rsplit("__", 1)
-            self._plan.append((int(index), column, _bind_processor(table.c[column].type, dialect)))
+            type_ = table.c[column].type
+            self._plan.append((int(index), column, _bind_processor(type_, dialect), _memo_kind(type_)))
         self._key_plan = [(name, _bind_processor(table.c[name].type, dialect)) for name in self.key]
         self.table_name = table.name
         # The columns in the order parameters() gives their values, for one row (sqlite_intake's view).
-        self.column_order = [column for index, column, _convert in self._plan if index == 0]
+        self.column_order = [column for index, column, _convert, _kind in self._plan if index == 0]
 
-    def parameters(self, rows: list[dict]):
-        """The rows' parameters as the driver takes them (a tuple for qmark, a dict for pyformat)."""
-        converted = [_bound(rows[index][column], convert) for index, column, convert in self._plan]
+    def parameters(self, rows: list[dict], memo: dict | None = None):
+        """The rows' parameters as the driver takes them (a tuple for qmark, a dict for pyformat).
+
+        `memo` keeps conversions of date-times for the caller's next rows: on SQLite each is
+        formatted as text, and one intake batch gives the same time to five columns per comment."""
+        converted: list = []
+        add = converted.append
+        for index, column, convert, kind in self._plan:
+            value = rows[index][column]
+            if convert is None or value is None:
+                add(value)
+            elif kind is None or memo is None:
+                add(convert(value))
+            else:
+                key = (kind, value.tzinfo, value)  # equal instants in two zones may be stored apart
+                done = memo.get(key)
+                if done is None:
+                    done = memo[key] = convert(value)
+                add(done)
         return tuple(converted) if self.positional else dict(zip(self._names, converted))
 
     def run(self, connection: Connection, rows: list[dict]) -> list[int | None]:

@@ -73,6 +73,9 @@ class Comment(db.Model):
         # Keyset pagination of the moderation queue, scanned backwards: riskiest, then newest.
         sa.Index("ix_comments_risk", "status", "risk", "id"),
         sa.Index("ix_comments_author_email", "author_email"),
+        # Partial: a new comment is never reported, so intake writes no entry here (migration i001).
+        sa.Index("ix_comments_reported_at", "reported_at", sqlite_where=sa.text("reported_at IS NOT NULL"),
+                 postgresql_where=sa.text("reported_at IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -105,7 +108,7 @@ class Comment(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    reported_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    reported_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     claimed_by: Mapped[int | None] = mapped_column(sa.ForeignKey("moderators.id", name="fk_comments_claimed_by"))
     claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
@@ -119,6 +122,11 @@ class Decision(db.Model):
     """One status change of a comment: the history of a comment is the list of these."""
 
     __tablename__ = "decisions"
+    __table_args__ = (
+        # Partial: the system's decisions (one per new comment) have no moderator (migration i001).
+        sa.Index("ix_decisions_moderator_id", "moderator_id", sqlite_where=sa.text("moderator_id IS NOT NULL"),
+                 postgresql_where=sa.text("moderator_id IS NOT NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     comment_id: Mapped[int] = mapped_column(sa.ForeignKey("comments.id"), index=True)
@@ -133,7 +141,7 @@ class Decision(db.Model):
     abuse_score: Mapped[float | None]
     model_version: Mapped[str | None] = mapped_column(sa.String(64))
     moderator_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("moderators.id", name="fk_decisions_moderator_id"), index=True
+        sa.ForeignKey("moderators.id", name="fk_decisions_moderator_id")
     )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 

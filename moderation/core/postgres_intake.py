@@ -84,8 +84,9 @@ class ChainedInserts:
             clauses = ", ".join(f"insert_{index} AS ({one.sql})" for index, one in enumerate(compiled[:-1]))
             sql = self._sql[shape] = f"WITH {clauses} {compiled[-1].sql}"
         parameters: dict = {}
+        memo: dict = {}  # the same time is a column of each table: converted once
         for one, rows in zip(compiled, tables_rows):
-            parameters.update(one.parameters(rows))
+            parameters.update(one.parameters(rows, memo))
         with driver_errors(connection):
             cursor = connection.connection.dbapi_connection.cursor()
             try:

@@ -63,12 +63,13 @@ class SpreadInserts:
             step = max(1, dbapi_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // per_row)
             # Several statements must share the caller's transaction; so must an open one.
             alone = alone and count <= step and lasting
+            memo: dict = {}  # the same time is a column of each table: formatted once
             for start in range(0, count, step):
                 stop = min(count, start + step)
                 parameters: list = []
                 for index in range(start, stop):
                     for single, rows in zip(singles, tables_rows):
-                        parameters += single.parameters([rows[index]])
+                        parameters += single.parameters([rows[index]], memo)
                 self._execute(dbapi_connection, self._statement(stop - start), parameters, alone)
         if made and lasting:
             connection.connection.info[_READY] = True

@@ -115,3 +115,25 @@ def test_a_driver_select_reads_the_values_sqlalchemy_reads(session):
     assert ours == theirs
     assert ours[0][1] is CommentStatus.SPAM and ours[0][2] == NOW and ours[0][2].tzinfo is not None
     assert selects(connection, 2) is selects(connection, 2)  # compiled once per shape
+
+
+def test_times_shared_between_rows_are_converted_once_and_exactly_as_alone(session):
+    """The memo of a batch's date-time conversions changes no value: not even for one instant given
+    in two zones, which a plain DateTime column stores as two different local times."""
+    dialect = session.get_bind().dialect
+    table = sa.Table("times", sa.MetaData(), sa.Column("plain", sa.DateTime), sa.Column("utc", Comment.created_at.type),
+                     sa.Column("again", sa.DateTime))
+    insert = DriverInsert(table, ("plain", "utc", "again"), dialect, rows=2)
+    elsewhere = NOW.astimezone(dt.timezone(dt.timedelta(hours=1)))  # equal to NOW, another wall clock
+    rows = [dict(plain=NOW, utc=NOW, again=elsewhere), dict(plain=elsewhere, utc=elsewhere, again=None)]
+    calls = []
+    for index, (row, column, convert, kind) in enumerate(insert._plan):
+        if convert is not None:
+            insert._plan[index] = (row, column, lambda value, convert=convert: calls.append(value) or convert(value), kind)
+    memo: dict = {}
+    with_memo = insert.parameters(rows, memo)
+    converted_with_memo = len(calls)
+    assert with_memo == insert.parameters(rows)  # the same values as converted one by one
+    if dialect.name == "sqlite":  # PostgreSQL's driver takes the date-times themselves: nothing to convert
+        assert converted_with_memo < len(calls) - converted_with_memo
+    assert insert.parameters(rows, memo) == with_memo  # and again from a memo already filled
