@@ -16,6 +16,17 @@ def post(client, auth, body, **headers):
     return client.post("/api/v1/comments", json=body, headers={**auth, **headers})
 
 
+@pytest.mark.parametrize(("script_root", "quoted"), [
+    ("/commentaires", "/commentaires"),
+    ("/réactions du site", "/r%C3%A9actions%20du%20site"),  # an IRI, sent as a URI as werkzeug would
+])
+def test_the_location_is_a_uri_under_any_script_root(client, auth, script_root, quoted):
+    response = client.post("/api/v1/comments", json=valid_comment(), headers=auth,
+                           environ_overrides={"SCRIPT_NAME": script_root.encode().decode("latin-1")})  # as WSGI has it
+    assert response.status_code == 202
+    assert response.headers["Location"] == f"{quoted}/api/v1/comments/{response.get_json()['id']}"
+
+
 def test_accepted_comment_is_stored_pending_and_readable(client, auth, app):
     response = post(client, auth, valid_comment())
     assert response.status_code == 202
@@ -26,6 +37,7 @@ def test_accepted_comment_is_stored_pending_and_readable(client, auth, app):
     shown = client.get(response.headers["Location"], headers=auth).get_json()
     assert shown["status"] == "pending"
     assert shown["content"] == "Très bon article, merci."
+    assert len(response.headers.getlist("Location")) == 1
     assert "author_email" not in shown and "author_ip" not in shown
     with app.app_context():
         comment = db.session.get(Comment, receipt["id"])
