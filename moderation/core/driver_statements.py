@@ -23,10 +23,10 @@ def _bound(value, convert: Callable | None):
 
 
 def _memo_kind(type_) -> type | None:
-    """For a type whose values are hashable and often repeated within a batch (a comment's time is
-    its creation, update, decision and event time), the key its conversions are shared under."""
-    return type(type_) if isinstance(type_, (sa.DateTime, sa.TypeDecorator)) and \
-        isinstance(getattr(type_, "impl_instance", type_), sa.DateTime) else None
+    """For a date-time type (its values are hashable, and a comment's time is also its decision's and
+    its event's), the key its conversions are shared under in a batch; None for any other type."""
+    stored = getattr(type_, "impl_instance", type_)  # what a TypeDecorator stores its values as
+    return type(type_) if isinstance(stored, sa.DateTime) else None
 
 
 class DriverInsert:

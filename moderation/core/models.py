@@ -29,6 +29,12 @@ class UTCDateTime(sa.TypeDecorator):
         return None if value is None else value.replace(tzinfo=dt.timezone.utc)
 
 
+def _only_where_set(column: str) -> dict:
+    """Options of a partial index holding only the rows where `column` is not NULL, on both databases."""
+    where = sa.text(f"{column} IS NOT NULL")
+    return {"sqlite_where": where, "postgresql_where": where}
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
@@ -74,8 +80,7 @@ class Comment(db.Model):
         sa.Index("ix_comments_risk", "status", "risk", "id"),
         sa.Index("ix_comments_author_email", "author_email"),
         # Partial: a new comment is never reported, so intake writes no entry here (migration i001).
-        sa.Index("ix_comments_reported_at", "reported_at", sqlite_where=sa.text("reported_at IS NOT NULL"),
-                 postgresql_where=sa.text("reported_at IS NOT NULL")),
+        sa.Index("ix_comments_reported_at", "reported_at", **_only_where_set("reported_at")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -124,8 +129,7 @@ class Decision(db.Model):
     __tablename__ = "decisions"
     __table_args__ = (
         # Partial: the system's decisions (one per new comment) have no moderator (migration i001).
-        sa.Index("ix_decisions_moderator_id", "moderator_id", sqlite_where=sa.text("moderator_id IS NOT NULL"),
-                 postgresql_where=sa.text("moderator_id IS NOT NULL")),
+        sa.Index("ix_decisions_moderator_id", "moderator_id", **_only_where_set("moderator_id")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
