@@ -73,12 +73,13 @@ class Comment(db.Model):
         # WordPress refuses the same author saying the same thing twice on one post.
         sa.UniqueConstraint("site_id", "article_id", "author_email", "content_hash", name="uq_comment_duplicate"),
         sa.Index("ix_comments_thread", "site_id", "article_id", "status", "created_at"),
-        sa.Index("ix_comments_flood_email", "site_id", "author_email", "created_at"),
+        # One index for an author's comments: the flood check (e-mail, site, since), the author's
+        # history on a site, and the console's e-mail filter across sites (migration i001).
+        sa.Index("ix_comments_author", "author_email", "site_id", "created_at"),
         sa.Index("ix_comments_flood_ip", "site_id", "author_ip", "created_at"),
         sa.Index("ix_comments_queue", "status", "created_at"),
         # Keyset pagination of the moderation queue, scanned backwards: riskiest, then newest.
         sa.Index("ix_comments_risk", "status", "risk", "id"),
-        sa.Index("ix_comments_author_email", "author_email"),
         # Partial: a new comment is never reported, so intake writes no entry here (migration i001).
         sa.Index("ix_comments_reported_at", "reported_at", **_only_where_set("reported_at")),
     )
