@@ -32,13 +32,20 @@ def pg_schema_ready():
         return None
     # Building an app imports every model module (webhooks, learning...) into the metadata.
     create_app({"TESTING": True, "DATABASE_URL": PG_URL, "SECRET_KEY": "x", "LOAD_MODEL": False})
+    rebuild_pg_schema()
+    return PG_URL
+
+
+def rebuild_pg_schema(build: bool = True) -> None:
+    """Empty the shared PostgreSQL test database and, with `build`, make the models' schema in it
+    (a test that migrates or serves it gives the others back what they expect)."""
     engine = sa.create_engine(PG_URL)
     with engine.begin() as connection:
         connection.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
         connection.execute(sa.text("CREATE SCHEMA public"))
-    db.metadata.create_all(engine)
+    if build:
+        db.metadata.create_all(engine)
     engine.dispose()
-    return PG_URL
 
 
 @pytest.fixture

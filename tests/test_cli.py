@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from moderation.cli import main
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, rebuild_pg_schema
 
 
 @pytest.fixture
@@ -24,27 +24,12 @@ def cli_env(tmp_path, monkeypatch, pg_schema_ready):
     if PG_URL:
         env["MODERATION_DATABASE_URL"] = PG_URL
         env["MODERATION_SECRET_KEY"] = "cli-test-secret"
-        import sqlalchemy as sa
-
-        engine = sa.create_engine(PG_URL)
-        with engine.begin() as connection:
-            connection.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
-            connection.execute(sa.text("CREATE SCHEMA public"))
-        engine.dispose()
+        rebuild_pg_schema(build=False)  # the CLI migrates it
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     yield env
     if PG_URL:  # give the other tests back the schema they expect
-        import sqlalchemy as sa
-
-        from moderation.extensions import db
-
-        engine = sa.create_engine(PG_URL)
-        with engine.begin() as connection:
-            connection.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
-            connection.execute(sa.text("CREATE SCHEMA public"))
-        db.metadata.create_all(engine)
-        engine.dispose()
+        rebuild_pg_schema()
 
 
 def test_sites_create_prints_the_key_once_and_list_never_shows_it(cli_env):

@@ -57,28 +57,34 @@ _SPREAD_INSERTS = sqlite_intake.SpreadInserts(
 
 
 def _recent_authors(sites: int, emails: int, ips: int, last_id: bool = False) -> sa.Select | sa.CompoundSelect:
-    """Every comment within the flood window of the batch's authors: by e-mail, then by IP, each on
-    its own index ((e-mail, site, time) and (site, IP, time)). One query with "e-mail IN … OR IP
-    IN …" made SQLite scan the whole site (0.45 ms at 3,000 comments, growing with the table).
-    With `last_id`, also a row of the largest comment id, told apart by its NULL e-mail (never NULL
-    in a comment): sqlite_intake draws the batch's new ids from it, in the same statement.
+    """Every comment within the flood window of the batch's authors (when `emails`): by e-mail, then
+    by IP, each on its own index ((e-mail, site, time) and (site, IP, time)). One query with "e-mail
+    IN … OR IP IN …" made SQLite scan the whole site (0.45 ms at 3,000 comments, growing with the table).
+    With `last_id`, also a row of the largest comment id and one row per site with the event types
+    its webhook endpoints listen for (outbox.listened_events), told apart by their NULL e-mail (never
+    NULL in a comment): (largest id, NULL, NULL, NULL) and (site id, NULL, JSON list, NULL).
+    sqlite_intake draws the batch's new ids from them, in the same statement.
 
     One plain parameter per value, so each shape of batch is compiled once (DriverSelects)."""
     recent = [_COLUMNS.site_id, _COLUMNS.author_email, _COLUMNS.author_ip, _COLUMNS.created_at]
     since = sa.bindparam("since", type_=_COLUMNS.created_at.type)
     site_ids = [sa.bindparam(f"site{i}", type_=_COLUMNS.site_id.type) for i in range(sites)]
     branches = []
-    if sites:
+    if sites and emails:
         branches.append(sa.select(*recent).where(
             _COLUMNS.site_id.in_(site_ids), _COLUMNS.created_at > since,
             _COLUMNS.author_email.in_([sa.bindparam(f"email{i}", type_=_COLUMNS.author_email.type)
                                        for i in range(emails)])))
-    if sites and ips:
+    if sites and emails and ips:
         branches.append(sa.select(*recent).where(
             _COLUMNS.site_id.in_(site_ids), _COLUMNS.created_at > since,
             _COLUMNS.author_ip.in_([sa.bindparam(f"ip{i}", type_=_COLUMNS.author_ip.type) for i in range(ips)])))
     if last_id:
         branches.append(sa.select(sa.func.max(_COLUMNS.id), sa.null(), sa.null(), sa.null()))
+        if sites:
+            listening = Site.__table__.c
+            branches.append(sa.select(listening.id, sa.null(), sa.cast(listening.listened_events, sa.Text), sa.null())
+                            .where(listening.id.in_(site_ids)))
     return branches[0] if len(branches) == 1 else sa.union_all(*branches)
 
 
@@ -109,15 +115,15 @@ class _FloodWindow:
     @staticmethod
     def query(connection, batch: list[Submission], interval: dt.timedelta, last_id: bool = False):
         """The SELECT of the batch's authors' recent comments (and with `last_id` the largest comment
-        id, see _recent_authors) and its values; None when nothing is to be read."""
-        if interval.total_seconds() <= 0 or not batch:
-            if not last_id:
-                return None
-            return _RECENT_AUTHORS(connection, 0, 0, 0, True), {}
+        id and the sites' listened events, see _recent_authors) and its values; None when nothing is
+        to be read."""
+        flood = interval.total_seconds() > 0
+        if not (flood and batch) and not last_id:
+            return None
         sites = sorted({s.site.id for s in batch})
-        emails = sorted({s.data["author_email"] for s in batch})
-        ips = sorted({s.data["author_ip"] for s in batch if s.data.get("author_ip")})
-        values = {"since": min(s.now for s in batch) - interval}
+        emails = sorted({s.data["author_email"] for s in batch}) if flood else []
+        ips = sorted({s.data["author_ip"] for s in batch if s.data.get("author_ip")}) if flood else []
+        values = {"since": min(s.now for s in batch) - interval} if emails else {}
         for name, found in (("site", sites), ("email", emails), ("ip", ips)):
             values.update((f"{name}{i}", value) for i, value in enumerate(found))
         return _RECENT_AUTHORS(connection, len(sites), len(emails), len(ips), last_id), values
@@ -215,7 +221,8 @@ def _write_batch(session: Session, batch: list[Submission], interval: dt.timedel
             if sqlite_chained:
                 lookups = sqlite_intake.look_up(connection, len(batch), flood_query)
             else:
-                lookups = postgres_intake.look_up(connection, [_duplicate_key(s) for s in batch], flood_query)
+                lookups = postgres_intake.look_up(connection, [_duplicate_key(s) for s in batch], flood_query,
+                                                  outbox.listened_events_query(connection, {s.site.id for s in batch}))
             flood = _FloodWindow(interval, lookups.recent)
         else:
             flood = _FloodWindow(interval, flood_query[0].run(connection, flood_query[1]) if flood_query else [])
@@ -245,8 +252,12 @@ def _write_batch(session: Session, batch: list[Submission], interval: dt.timedel
             accepted.append((index, submission, verdict, values))
         if accepted:
             if lookups is not None:
+                listened = lookups.listened
+                if listened is None:
+                    listened = outbox.listened_events(connection, {s.site.id for _, s, _, _ in accepted})
                 # On SQLite an unkeyed batch's INSERT commits itself, so it must be the last statement.
-                _store_chained(session, accepted, results, keyed=any(s.idempotent is not None for s in batch))
+                _store_chained(session, accepted, results, listened,
+                               keyed=any(s.idempotent is not None for s in batch))
             else:
                 _store(session, accepted, results)  # duplicates are refused there, by the unique key
             keys.store(connection, [(submission, results[index]) for index, submission, _verdict, _values in accepted
@@ -286,7 +297,7 @@ def _store(session: Session, accepted: list, results: list) -> None:
         outbox.record_many(session, events, None)  # each event dated by its comment
 
 
-def _store_chained(session: Session, accepted: list, results: list, keyed: bool) -> None:
+def _store_chained(session: Session, accepted: list, results: list, listened: dict, keyed: bool) -> None:
     """The comments, with the ids drawn in look_up, their decisions and events in one statement.
 
     On SQLite, alone in its transaction unless the batch has Idempotency-Keys: keys are stored, or
@@ -294,8 +305,9 @@ def _store_chained(session: Session, accepted: list, results: list, keyed: bool)
     comments = [values for _, _, _, values in accepted]
     decisions, events = _follow_ups(accepted, [values["id"] for values in comments], results)
     connection = session.connection()
+    rows = outbox.event_rows(events, None, listened)
     if connection.dialect.name == "sqlite":
-        _SPREAD_INSERTS.run(connection, comments, decisions, outbox.event_rows(events, None), alone=not keyed)
+        _SPREAD_INSERTS.run(connection, comments, decisions, rows, alone=not keyed)
     else:
-        _CHAINED_INSERTS.run(connection, comments, decisions, outbox.event_rows(events, None))
-    outbox.written(session)
+        _CHAINED_INSERTS.run(connection, comments, decisions, rows)
+    outbox.written(session, rows)

@@ -31,7 +31,12 @@ class UTCDateTime(sa.TypeDecorator):
 
 def _only_where_set(column: str) -> dict:
     """Options of a partial index holding only the rows where `column` is not NULL, on both databases."""
-    where = sa.text(f"{column} IS NOT NULL")
+    return _only_where(f"{column} IS NOT NULL")
+
+
+def _only_where(condition: str) -> dict:
+    """Options of a partial index holding only the rows that meet `condition`, on both databases."""
+    where = sa.text(condition)
     return {"sqlite_where": where, "postgresql_where": where}
 
 
@@ -65,6 +70,10 @@ class Site(db.Model):
     allow_list_auto_approve: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     trusted_author_after: Mapped[int | None] = mapped_column(default=None)
     language: Mapped[str] = mapped_column(sa.String(8), default="fr", server_default="fr")
+    # The event types some active webhook endpoint of the site wants, kept by the webhooks package
+    # in the transaction that changes an endpoint. An event of another type is written already
+    # dispatched (core.outbox): nobody is told of it, and the relay has nothing to do (migration o001).
+    listened_events: Mapped[list] = mapped_column(sa.JSON, default=list, server_default="[]")
 
 
 class Comment(db.Model):
@@ -181,6 +190,11 @@ class OutboxEvent(db.Model):
     """An event written in the same transaction as the change that caused it."""
 
     __tablename__ = "outbox_events"
+    __table_args__ = (
+        # Partial: only events waiting for the relay, oldest first; most are written already
+        # dispatched, and leave no entry here (migration o001).
+        sa.Index("ix_outbox_events_undispatched", "created_at", **_only_where("dispatched_at IS NULL")),
+    )
 
     id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=new_event_id)
     site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id"), index=True)
@@ -188,8 +202,9 @@ class OutboxEvent(db.Model):
     comment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("comments.id"), index=True)
     payload: Mapped[dict] = mapped_column(sa.JSON)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # Set once the worker has turned the event into deliveries (webhooks issue).
-    dispatched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    # Set once the worker has turned the event into deliveries (webhooks issue), or at once when
+    # no endpoint of the site listens for its type (Site.listened_events).
+    dispatched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class Moderator(db.Model):

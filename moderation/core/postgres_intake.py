@@ -8,6 +8,7 @@ from sqlalchemy.engine import Connection
 
 from moderation.core.driver_statements import DriverInserts, DriverSelect, DriverSelects, driver_errors
 from moderation.core.models import Comment
+from moderation.core.outbox import listened_from_rows
 
 # Why: the writer waits for each of PostgreSQL's answers, and in a busy server every answer also
 # costs it a wait for the GIL (0.7-3 ms measured with strace -T). A batch used to take six:
@@ -34,15 +35,20 @@ class Lookups:
     """What the batch needs to know before its INSERTs: recent comments of its authors (flood),
     the duplicate keys already stored, and one new comment id per submission."""
 
-    def __init__(self, recent: list[tuple], existing: set[tuple], ids: list[int]) -> None:
+    def __init__(self, recent: list[tuple], existing: set[tuple], ids: list[int],
+                 listened: dict[int, frozenset[str]] | None = None) -> None:
         self.recent, self.existing = recent, existing
         self.ids = iter(ids)  # handed out in the batch's order, so ids still follow arrival
+        self.listened = listened  # outbox.listened_events() of the batch's sites, when looked up here
 
 
-def look_up(connection: Connection, keys: Sequence[tuple], flood: tuple[DriverSelect, dict] | None) -> Lookups:
-    """One round trip (with the transaction's BEGIN) for the flood query, the duplicates and the ids.
+def look_up(connection: Connection, keys: Sequence[tuple], flood: tuple[DriverSelect, dict] | None,
+            listened: tuple[DriverSelect, dict] | None = None) -> Lookups:
+    """One round trip (with the transaction's BEGIN) for the flood query, the duplicates, the ids and
+    the event types the sites' webhook endpoints listen for.
 
-    `keys` are the batch's duplicate keys as (site_id, article_id, author_email, content_hash)."""
+    `keys` are the batch's duplicate keys as (site_id, article_id, author_email, content_hash);
+    `flood` and `listened` are queries with their values (intake_writes, outbox)."""
     existing = _EXISTING(connection, len(keys))
     values = {}
     for index, key in enumerate(keys):
@@ -50,20 +56,22 @@ def look_up(connection: Connection, keys: Sequence[tuple], flood: tuple[DriverSe
                        f"author_email{index}": key[2], f"content_hash{index}": key[3]})
     dbapi_connection = connection.connection.dbapi_connection
     with driver_errors(connection):
-        cursors = [dbapi_connection.cursor() for _ in range(3)]
+        cursors = [dbapi_connection.cursor() for _ in range(4)]
         try:
             with dbapi_connection.pipeline():
                 cursors[0].execute(existing.sql, existing.parameters(values))
                 cursors[1].execute(_ID_BLOCK, {"count": len(keys)})
-                if flood is not None:
-                    cursors[2].execute(flood[0].sql, flood[0].parameters(flood[1]))
+                for cursor, query in zip(cursors[2:], (flood, listened)):
+                    if query is not None:
+                        cursor.execute(query[0].sql, query[0].parameters(query[1]))
             found = {tuple(row) for row in existing.rows(cursors[0])}
             ids = [row[0] for row in cursors[1].fetchall()]
             recent = flood[0].rows(cursors[2]) if flood is not None else []
+            listened_rows = listened[0].rows(cursors[3]) if listened is not None else None
         finally:
             for cursor in cursors:
                 cursor.close()
-    return Lookups(recent, found, ids)
+    return Lookups(recent, found, ids, None if listened_rows is None else listened_from_rows(listened_rows))
 
 
 class ChainedInserts:

@@ -1,11 +1,13 @@
 """SQLite's intake batch in two statements instead of six: one look-up, then one INSERT that a trigger spreads over three tables."""
 from __future__ import annotations
 
+import json
 import sqlite3
 
 from sqlalchemy.engine import Connection
 
 from moderation.core.driver_statements import DriverInserts, DriverSelect, driver_errors
+from moderation.core.outbox import listened_from_rows
 from moderation.core.postgres_intake import Lookups
 
 # Why: a batch used to take six calls into SQLite (the flood query, BEGIN, the comments' INSERT
@@ -20,15 +22,22 @@ _READY = "moderation.intake_view"  # key in the DB-API connection's info: the vi
 
 
 def look_up(connection: Connection, count: int, query: tuple[DriverSelect, dict]) -> Lookups:
-    """The flood query's rows and `count` new comment ids (after the largest one stored).
+    """The flood query's rows, `count` new comment ids (after the largest one stored) and the event
+    types the sites' webhook endpoints listen for.
 
-    `query` is intake_writes' flood query with its row of the largest id, the one whose e-mail is
-    NULL. No look-up of duplicate keys: a duplicate fails the INSERT, and write_batch writes the
-    batch again the ordinary way, which refuses it."""
+    `query` is intake_writes' flood query with its row of the largest id and its rows of listened
+    events, those whose e-mail is NULL. No look-up of duplicate keys: a duplicate fails the INSERT,
+    and write_batch writes the batch again the ordinary way, which refuses it."""
     rows = query[0].run(connection, query[1])
-    recent = [row for row in rows if row[1] is not None]
-    last = next((row[0] for row in rows if row[1] is None), None) or 0
-    return Lookups(recent, set(), list(range(last + 1, last + 1 + count)))
+    recent, listened, last = [], [], 0
+    for row in rows:
+        if row[1] is not None:
+            recent.append(row)
+        elif row[2] is not None:
+            listened.append((row[0], json.loads(row[2])))
+        else:
+            last = row[0] or 0
+    return Lookups(recent, set(), list(range(last + 1, last + 1 + count)), listened_from_rows(listened))
 
 
 class SpreadInserts:

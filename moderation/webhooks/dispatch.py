@@ -15,6 +15,7 @@ from moderation.core.db import reading, transaction
 from moderation.core.models import Comment, OutboxEvent
 from moderation.webhooks import schedule as backoff
 from moderation.webhooks.delivery import Outcome
+from moderation.webhooks.listening import refresh_listened_events
 from moderation.webhooks.models import EXCERPT_BYTES, Delivery, DeliveryAttempt, WebhookEndpoint
 from moderation.webhooks.settings import WebhookSettings
 
@@ -194,6 +195,9 @@ def record_result(session: Session, job: Job, outcome: Outcome, worker_id: str, 
                                     status_code=outcome.status_code, error=outcome.error, latency_ms=outcome.latency_ms,
                                     response_excerpt=excerpt, created_at=now))
         if verdict.disable_endpoint:
-            session.execute(sa.update(WebhookEndpoint).where(WebhookEndpoint.id == job.endpoint_id).values(
-                active=False, updated_at=now, disabled_reason=f"410 Gone at {now:%Y-%m-%d %H:%M:%S} UTC"))
+            site_id = session.execute(
+                sa.update(WebhookEndpoint).where(WebhookEndpoint.id == job.endpoint_id).values(
+                    active=False, updated_at=now, disabled_reason=f"410 Gone at {now:%Y-%m-%d %H:%M:%S} UTC")
+                .returning(WebhookEndpoint.site_id)).scalar_one()
+            refresh_listened_events(session, site_id)
     return verdict

@@ -12,6 +12,7 @@ from moderation.core.queries import MAX_ID
 from moderation.errors import FieldErrors, NotFound
 from moderation.webhooks import signing
 from moderation.webhooks.dispatch import envelope, wake_after_commit
+from moderation.webhooks.listening import refresh_listened_events
 from moderation.webhooks.models import EVENT_TYPES, TEST_EVENT_TYPE, Delivery, DeliveryAttempt, WebhookEndpoint
 from moderation.webhooks.ssrf import UnsafeUrl, split_url
 
@@ -64,6 +65,7 @@ def add_endpoint(session: Session, site_id: int, url: str, *, event_types=None, 
                                    include_author_email=include_author_email, secret=secret,
                                    created_at=now, updated_at=now)
         session.add(endpoint)
+        refresh_listened_events(session, site_id)
     return endpoint, secret
 
 
@@ -83,6 +85,8 @@ def update_endpoint(session: Session, endpoint_id: int, *, site_id: int | None, 
             endpoint.disabled_reason = None
             wake_after_commit(session)  # its parked deliveries are claimable again
         endpoint.updated_at = now
+        if "active" in changes or "event_types" in changes:
+            refresh_listened_events(session, endpoint.site_id)
     return endpoint
 
 

@@ -130,10 +130,10 @@ def test_a_view_made_in_a_transaction_that_is_rolled_back_is_made_again(app, ses
     real_written = outbox.written
     failures = [RuntimeError("after the INSERT")]
 
-    def fail_once(session_):
+    def fail_once(session_, rows):
         if failures:
             raise failures.pop()
-        real_written(session_)
+        real_written(session_, rows)
 
     monkeypatch.setattr(outbox, "written", fail_once)
     with pytest.raises(RuntimeError):

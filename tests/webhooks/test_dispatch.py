@@ -7,6 +7,7 @@ import socket
 
 import sqlalchemy as sa
 
+from moderation.core.models import Site
 from moderation.extensions import db
 from moderation.webhooks import endpoints
 from moderation.webhooks.models import Delivery, DeliveryAttempt, WebhookEndpoint
@@ -138,6 +139,8 @@ def test_410_disables_the_endpoint_and_parks_its_deliveries(hook_app, site, rece
     with hook_app.app_context():
         disabled = endpoints.get_endpoint(db.session, endpoint.id)
     assert not disabled.active and disabled.disabled_reason.startswith("410")
+    with hook_app.app_context():
+        assert db.session.get(Site, site.id).listened_events == []  # its site listens for nothing any more
     make_comment(hook_app, site, email="other@example.org")
     clock.advance(3600)
     assert run(hook_app, clock) == 0

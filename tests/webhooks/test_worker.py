@@ -172,17 +172,32 @@ def test_worker_recovers_when_postgresql_drops_its_connections(hook_app, site, r
     assert statuses() == {"delivered": 25}
 
 
-def test_events_nobody_listens_to_are_marked_handled_without_deliveries(hook_app, site):
+def test_events_nobody_listens_to_are_written_handled_and_those_left_waiting_are_marked_without_deliveries(
+        hook_app, site):
     from moderation.core.models import OutboxEvent
+    from moderation.webhooks import endpoints
+
+    def waiting() -> int:
+        return db.session.scalar(sa.select(sa.func.count()).select_from(OutboxEvent)
+                                 .where(OutboxEvent.dispatched_at.is_(None)))
 
     for n in range(3):
         make_comment(hook_app, site, email=f"n{n}@example.org")
     with hook_app.app_context():
-        assert dispatch.fan_out(db.session, dt.datetime.now(dt.timezone.utc)) == 3
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxEvent)
-                                 .where(OutboxEvent.dispatched_at.is_(None))) == 0
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(Delivery)) == 0
+        assert waiting() == 0  # no endpoint: written dispatched, the relay has nothing to do
         assert dispatch.fan_out(db.session, dt.datetime.now(dt.timezone.utc)) == 0
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxEvent)) == 3  # but kept
+    endpoint, _secret = add_endpoint(hook_app, site, "http://127.0.0.1:9/hook")
+    for n in range(2):
+        make_comment(hook_app, site, email=f"l{n}@example.org")
+    with hook_app.app_context():
+        assert waiting() == 2
+        # The endpoint is turned off before the relay runs: the waiting events are marked handled.
+        endpoints.update_endpoint(db.session, endpoint.id, site_id=None, now=dt.datetime.now(dt.timezone.utc),
+                                  active=False)
+        assert dispatch.fan_out(db.session, dt.datetime.now(dt.timezone.utc)) == 2
+        assert waiting() == 0
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Delivery)) == 0
 
 
 def test_a_burst_of_commits_is_fanned_out_in_few_transactions(hook_app, site, receiver, running, monkeypatch):
