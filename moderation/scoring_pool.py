@@ -7,6 +7,7 @@ import queue
 import threading
 import time
 
+from moderation.combining import Combiner
 from moderation.scoring_worker import Worker as _Worker
 from moderation.scoring_worker import WorkerFailed
 
@@ -45,38 +46,43 @@ class ScoringPool:
         self._loading: tuple[str, str] | None = None  # the model a load is running for (the latest asked)
         self._failed: tuple[tuple[str, str], float] | None = None  # (source, when) of the last failed start
         self._closed = False
+        self._combiner = Combiner(self._score_combined)
 
     def score(self, model, content: str, author_name: str = "", author_url: str = ""):
         """The model's ScoreResult for one comment, from a worker when one holds this model.
 
-        One budget covers waiting for a free worker and the worker's answer."""
+        Concurrent calls are scored together (moderation.combining): the caller that finds nobody
+        scoring sends every comment waiting meanwhile as one batch (score_batch). One budget covers
+        the wait for a batch to take the comment; the batch has one of its own."""
         source = getattr(model, "source", None)
         if source is None or source != self._source:
             self._load_soon(source)
             return model.score(content, author_name=author_name, author_url=author_url)
-        deadline = time.monotonic() + self.timeout_s
-        try:
-            worker = self._idle.get(timeout=self.timeout_s)
-        except queue.Empty:
-            raise TimeoutError(f"no scoring worker free within {int(self.timeout_s * 1000)} ms") from None
-        if worker.source != source:  # left from the previous model while the pool switches over
-            worker.stop()
-            return model.score(content, author_name=author_name, author_url=author_url)
-        try:
-            result = worker.score((content, author_name, author_url), max(0.0, deadline - time.monotonic()))
-        except WorkerFailed:
-            self._give_back(worker)  # the model failed on this comment; the worker is fine
+        try:  # raises what cost this comment its score: WorkerFailed, TimeoutError...
+            return self._combiner.submit((model, (content, author_name, author_url)), self.timeout_s)
+        except TimeoutError:  # an OSError too, but the worker was too slow, not gone
             raise
-        except (TimeoutError, EOFError, OSError) as error:
-            self._replace(worker)
-            if isinstance(error, TimeoutError):
-                raise
+        except (EOFError, OSError) as error:
             raise WorkerFailed(f"scoring worker stopped: {type(error).__name__}") from error
-        except BaseException:  # anything else leaves the pipe in an unknown state
-            self._replace(worker)
-            raise
-        self._give_back(worker)
-        return result
+
+    def _score_combined(self, items: list[tuple]) -> list:
+        """The Combiner's work: each (model, request)'s result or error, the requests of a model in one batch."""
+        results: list = [None] * len(items)
+        by_model: dict[int, list[int]] = {}
+        for index, (model, _request) in enumerate(items):
+            by_model.setdefault(id(model), []).append(index)
+        for indexes in by_model.values():
+            model = items[indexes[0]][0]
+            requests = [items[index][1] for index in indexes]
+            try:
+                found = self.score_batch(model, requests)
+            except TimeoutError as error:
+                found = [error] * len(requests)
+            except RuntimeError:  # the workers switched to another model meanwhile
+                found = [_in_process(model, *request) for request in requests]
+            for index, result in zip(indexes, found):
+                results[index] = result
+        return results
 
     def score_batch(self, model, requests: list[tuple[str, str, str]]) -> list:
         """Each comment's ScoreResult, or the exception that cost it its score, in order.
