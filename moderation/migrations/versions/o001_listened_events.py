@@ -6,6 +6,8 @@
   the creation time of the events still waiting for the relay, the order it takes them in. An
   event written dispatched leaves no entry, and one the relay handles leaves its entry instead of
   moving it.
+- ix_outbox_events_site_id and ix_outbox_events_comment_id go: no query looks events up by site
+  or comment, and neither is ever deleted.
 
 Revision ID: o001
 Revises: i001
@@ -44,10 +46,14 @@ def upgrade():
         batch_op.drop_index('ix_outbox_events_dispatched_at')
         batch_op.create_index('ix_outbox_events_undispatched', ['created_at'], unique=False,
                               sqlite_where=_WAITING, postgresql_where=_WAITING)
+        batch_op.drop_index('ix_outbox_events_site_id')
+        batch_op.drop_index('ix_outbox_events_comment_id')
 
 
 def downgrade():
     with op.batch_alter_table('outbox_events', schema=None) as batch_op:
+        batch_op.create_index('ix_outbox_events_comment_id', ['comment_id'], unique=False)
+        batch_op.create_index('ix_outbox_events_site_id', ['site_id'], unique=False)
         batch_op.drop_index('ix_outbox_events_undispatched')
         batch_op.create_index('ix_outbox_events_dispatched_at', ['dispatched_at'], unique=False)
 
