@@ -63,16 +63,15 @@ class Combiner(Generic[Item]):
 
     def _wait(self, turn: _Turn, deadline: float) -> bool:
         """Until the turn is done (False) or made leader (True); TimeoutError if it was never taken."""
-        while True:
-            if turn.ready.acquire(timeout=max(0.0, deadline - time.monotonic())):
-                return turn.state == _PROMOTED
+        if not turn.ready.acquire(timeout=max(0.0, deadline - time.monotonic())):
             with self._mutex:
                 if turn.state == _WAITING:
                     turn.state = _ABANDONED
                     self._waiting.remove(turn)
                     raise TimeoutError("not taken into a batch within the budget")
-            # Taken (its batch is being worked on) or released just now: the batch has its own budget.
-            deadline = time.monotonic() + 3600.0
+            # Taken (its batch is being worked on: that has its own budget) or released just now.
+            turn.ready.acquire()
+        return turn.state == _PROMOTED
 
     def _lead(self, first: _Turn) -> None:
         batch = [first]

@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 # results crosses the pipe.
 
 
+class ModelNotHeld(RuntimeError):
+    """score_batch() was asked for a model the workers do not hold (any more)."""
+
+
 class ScoringPool:
     """`size` worker processes holding the current model; request threads borrow one per comment,
     the intake writer as many as are idle for a batch (score_batch).
@@ -78,7 +82,7 @@ class ScoringPool:
                 found = self.score_batch(model, requests)
             except TimeoutError as error:
                 found = [error] * len(requests)
-            except RuntimeError:  # the workers switched to another model meanwhile
+            except ModelNotHeld:  # the workers switched to another model meanwhile
                 found = [_in_process(model, *request) for request in requests]
             for index, result in zip(indexes, found):
                 results[index] = result
@@ -91,7 +95,7 @@ class ScoringPool:
         idle workers (at least one, waited for), scored in parallel, and one budget covers the
         whole batch. A worker that overruns it or dies is replaced; its comments get the error."""
         if not self.holds(model):
-            raise RuntimeError("the workers do not hold this model")
+            raise ModelNotHeld("the workers do not hold this model")
         deadline = time.monotonic() + self.timeout_s
         try:
             workers = [self._idle.get(timeout=self.timeout_s)]

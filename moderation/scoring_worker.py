@@ -1,4 +1,4 @@
-"""A scoring worker process, and the parent's handle on it: one comment or a batch per message."""
+"""A scoring worker process, and the parent's handle on it: a batch of comments per message."""
 from __future__ import annotations
 
 import logging
@@ -11,8 +11,8 @@ log = logging.getLogger(__name__)
 def serve(connection, models_dir: str, version: str) -> None:
     """A worker's loop: load the model, then score whatever arrives until the pipe closes.
 
-    A message is one comment (content, author name, author URL), answered with (status, result),
-    or a list of them (a writer's batch), answered with one list of (status, result)."""
+    A message is a list of comments (content, author name, author URL), answered with one list of
+    (status, result)."""
     from moderation.classifier import load_model
 
     try:
@@ -33,7 +33,7 @@ def serve(connection, models_dir: str, version: str) -> None:
             message = connection.recv()
         except (EOFError, OSError):
             return
-        connection.send([score(*comment) for comment in message] if isinstance(message, list) else score(*message))
+        connection.send([score(*comment) for comment in message])
 
 
 class WorkerFailed(RuntimeError):
@@ -60,10 +60,6 @@ class Worker:
         if status != "ready":
             log.warning("scoring worker could not load the model: %s", detail)
         return status == "ready"
-
-    def score(self, request: tuple[str, str, str], timeout: float):
-        self.connection.send(request)
-        return _result(self._answer(timeout))
 
     def send_many(self, requests: list[tuple[str, str, str]]) -> None:
         self.connection.send(requests)

@@ -50,9 +50,9 @@ def test_callers_arriving_while_a_batch_runs_are_served_together_each_with_its_o
     leader = threading.Thread(target=lambda: combiner.submit(0, 5.0))
     leader.start()
     _until(lambda: batches)  # the first caller is working alone
+    results: list = []
     others = threading.Thread(target=lambda: results.extend(_in_threads(lambda n: combiner.submit(n, 5.0),
                                                                          list(range(1, 16)))))
-    results: list = []
     others.start()
     _until(lambda: len(combiner._waiting) == 15)
     first_may_end.set()

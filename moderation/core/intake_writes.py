@@ -252,11 +252,8 @@ def _write_batch(session: Session, batch: list[Submission], interval: dt.timedel
             accepted.append((index, submission, verdict, values))
         if accepted:
             if lookups is not None:
-                listened = lookups.listened
-                if listened is None:
-                    listened = outbox.listened_events(connection, {s.site.id for _, s, _, _ in accepted})
                 # On SQLite an unkeyed batch's INSERT commits itself, so it must be the last statement.
-                _store_chained(session, accepted, results, listened,
+                _store_chained(session, accepted, results, lookups.listened,
                                keyed=any(s.idempotent is not None for s in batch))
             else:
                 _store(session, accepted, results)  # duplicates are refused there, by the unique key

@@ -36,14 +36,14 @@ class Lookups:
     the duplicate keys already stored, and one new comment id per submission."""
 
     def __init__(self, recent: list[tuple], existing: set[tuple], ids: list[int],
-                 listened: dict[int, frozenset[str]] | None = None) -> None:
+                 listened: dict[int, frozenset[str]]) -> None:
         self.recent, self.existing = recent, existing
         self.ids = iter(ids)  # handed out in the batch's order, so ids still follow arrival
-        self.listened = listened  # outbox.listened_events() of the batch's sites, when looked up here
+        self.listened = listened  # outbox.listened_events() of the batch's sites
 
 
 def look_up(connection: Connection, keys: Sequence[tuple], flood: tuple[DriverSelect, dict] | None,
-            listened: tuple[DriverSelect, dict] | None = None) -> Lookups:
+            listened: tuple[DriverSelect, dict] | None) -> Lookups:
     """One round trip (with the transaction's BEGIN) for the flood query, the duplicates, the ids and
     the event types the sites' webhook endpoints listen for.
 
@@ -61,17 +61,17 @@ def look_up(connection: Connection, keys: Sequence[tuple], flood: tuple[DriverSe
             with dbapi_connection.pipeline():
                 cursors[0].execute(existing.sql, existing.parameters(values))
                 cursors[1].execute(_ID_BLOCK, {"count": len(keys)})
-                for cursor, query in zip(cursors[2:], (flood, listened)):
+                for cursor, query in zip(cursors[2:], (listened, flood)):
                     if query is not None:
                         cursor.execute(query[0].sql, query[0].parameters(query[1]))
             found = {tuple(row) for row in existing.rows(cursors[0])}
             ids = [row[0] for row in cursors[1].fetchall()]
-            recent = flood[0].rows(cursors[2]) if flood is not None else []
-            listened_rows = listened[0].rows(cursors[3]) if listened is not None else None
+            listened_rows = listened[0].rows(cursors[2]) if listened is not None else []
+            recent = flood[0].rows(cursors[3]) if flood is not None else []
         finally:
             for cursor in cursors:
                 cursor.close()
-    return Lookups(recent, found, ids, None if listened_rows is None else listened_from_rows(listened_rows))
+    return Lookups(recent, found, ids, listened_from_rows(listened_rows))
 
 
 class ChainedInserts:
