@@ -53,6 +53,7 @@ _SPREAD_INSERTS = sqlite_intake.SpreadInserts(
     DriverInserts(_TABLE, ("id", *_COMMENT_COLUMNS)),
     DriverInserts(Decision.__table__, _DECISION_COLUMNS),
     DriverInserts(OutboxEvent.__table__, outbox.EVENT_COLUMNS),
+    sites_table=Site.__table__.name, flood_since_type=_COLUMNS.created_at.type,
 )
 
 
@@ -198,7 +199,9 @@ def write_batch(session: Session, batch: list[Submission], interval: dt.timedelt
         except sa_exc.IntegrityError as error:
             if attempt == 2:
                 raise
-            if chained and broken_unique_key(error) in _CHAINED_CONFLICTS:
+            if chained and sqlite_intake.is_check_failure(error):
+                pass  # written again after a look-up: its rows refuse the flood, its ids are current
+            elif chained and broken_unique_key(error) in _CHAINED_CONFLICTS:
                 chained = False  # the ordinary INSERT with ON CONFLICT settles the duplicates row by row
             elif not is_key_conflict(error):
                 raise
@@ -214,11 +217,19 @@ def _write_batch(session: Session, batch: list[Submission], interval: dt.timedel
     results: list[AcceptedComment | ModerationError | None] = [None] * len(batch)
     with transaction(session):
         connection = session.connection()
-        sqlite_chained = chained and connection.dialect.name == "sqlite"
-        flood_query = _FloodWindow.query(connection, batch, interval, last_id=sqlite_chained)
+        sqlite = connection.dialect.name == "sqlite"
+        sqlite_chained = chained and sqlite
         lookups = None
+        if sqlite_chained:
+            lookups = sqlite_intake.held_lookups(connection, len(batch), {s.site.id for s in batch})
+        elif sqlite:
+            sqlite_intake.forget(connection)  # written the ordinary way, the largest id moves past the held ones
+        flood_query = None if lookups is not None else _FloodWindow.query(
+            connection, batch, interval, last_id=sqlite_chained)
         if chained:
-            if sqlite_chained:
+            if lookups is not None:
+                pass  # held: no look-up, the trigger checks stored comments (sqlite_intake)
+            elif sqlite_chained:
                 lookups = sqlite_intake.look_up(connection, len(batch), flood_query)
             else:
                 lookups = postgres_intake.look_up(connection, [_duplicate_key(s) for s in batch], flood_query,
@@ -253,7 +264,7 @@ def _write_batch(session: Session, batch: list[Submission], interval: dt.timedel
         if accepted:
             if lookups is not None:
                 # On SQLite an unkeyed batch's INSERT commits itself, so it must be the last statement.
-                _store_chained(session, accepted, results, lookups.listened,
+                _store_chained(session, accepted, results, lookups, interval,
                                keyed=any(s.idempotent is not None for s in batch))
             else:
                 _store(session, accepted, results)  # duplicates are refused there, by the unique key
@@ -294,17 +305,23 @@ def _store(session: Session, accepted: list, results: list) -> None:
         outbox.record_many(session, events, None)  # each event dated by its comment
 
 
-def _store_chained(session: Session, accepted: list, results: list, listened: dict, keyed: bool) -> None:
-    """The comments, with the ids drawn in look_up, their decisions and events in one statement.
+def _store_chained(session: Session, accepted: list, results: list, lookups: postgres_intake.Lookups,
+                   interval: dt.timedelta, keyed: bool) -> None:
+    """The comments, with the ids drawn in the look-up, their decisions and events in one statement.
 
     On SQLite, alone in its transaction unless the batch has Idempotency-Keys: keys are stored, or
-    refusals looked up again (KeysInBatch), after it and in the same transaction."""
+    refusals looked up again (KeysInBatch), after it and in the same transaction. Its trigger
+    checks each comment against the stored ones of its author (sqlite_intake)."""
     comments = [values for _, _, _, values in accepted]
     decisions, events = _follow_ups(accepted, [values["id"] for values in comments], results)
     connection = session.connection()
-    rows = outbox.event_rows(events, None, listened)
+    # On SQLite the trigger decides which events wait for the relay; these rows' say only whether to wake it.
+    rows = outbox.event_rows(events, None, lookups.listened)
     if connection.dialect.name == "sqlite":
-        _SPREAD_INSERTS.run(connection, comments, decisions, rows, alone=not keyed)
+        flood = interval.total_seconds() > 0
+        flood_since = [submission.now - interval if flood else None for _, submission, _, _ in accepted]
+        _SPREAD_INSERTS.run(connection, comments, decisions, rows, flood_since, alone=not keyed)
+        sqlite_intake.hold(connection, lookups)
     else:
         _CHAINED_INSERTS.run(connection, comments, decisions, rows)
     outbox.written(session, rows)

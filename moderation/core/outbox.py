@@ -67,6 +67,19 @@ def listened_events_query(connection: Connection, site_ids: Iterable[int]) -> tu
     return _LISTENED_EVENTS(connection, len(site_ids)), {f"site{index}": site_id for index, site_id in enumerate(site_ids)}
 
 
+_listened_changes = [0]  # how often a site's listened events were changed in this process
+
+
+def note_listened_change() -> None:
+    """A site's listened events are being changed in this process: intake writers holding them
+    (sqlite_intake.held_lookups) read them again for their next batch."""
+    _listened_changes[0] += 1
+
+
+def listened_changes() -> int:
+    return _listened_changes[0]
+
+
 def listened_from_rows(rows: Iterable[tuple]) -> dict[int, frozenset[str]]:
     return {site_id: frozenset(event_types or ()) for site_id, event_types in rows}
 

@@ -40,6 +40,7 @@ class Lookups:
         self.recent, self.existing = recent, existing
         self.ids = iter(ids)  # handed out in the batch's order, so ids still follow arrival
         self.listened = listened  # outbox.listened_events() of the batch's sites
+        self.held = None  # SQLite: what the next batches may use instead of a look-up (sqlite_intake)
 
 
 def look_up(connection: Connection, keys: Sequence[tuple], flood: tuple[DriverSelect, dict] | None,

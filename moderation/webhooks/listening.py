@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
+from moderation.core import outbox
 from moderation.core.models import Site
 from moderation.webhooks.models import WebhookEndpoint
 
@@ -22,3 +23,8 @@ def refresh_listened_events(session: Session, site_id: int) -> None:
         event_types.update(chosen or ())
     session.execute(sa.update(Site).where(Site.id == site_id).values(listened_events=sorted(event_types))
                     .execution_options(synchronize_session=False))
+    # Now, and again once committed: an intake writer that read the sites in between holds the old
+    # list (only to decide whether to wake the relay; SQLite's trigger reads the committed one).
+    outbox.note_listened_change()
+    this_session = session() if isinstance(session, scoped_session) else session  # not every thread's
+    sa.event.listen(this_session, "after_commit", lambda _session: outbox.note_listened_change(), once=True)

@@ -74,6 +74,8 @@ def test_a_twin_committed_by_another_process_after_the_look_up_is_refused_and_th
         def look_up(*args):
             found = real_look_up(*args)
             looked_up.append(found)
+            if len(looked_up) > 1:
+                return found
             with other_engine.begin() as other:  # another server process, between our look-up and our INSERT
                 other.execute(sa.insert(Comment.__table__).values(
                     site_id=site.id, article_id=twin.data["article_id"], author_email=twin.data["author_email"],
@@ -89,7 +91,9 @@ def test_a_twin_committed_by_another_process_after_the_look_up_is_refused_and_th
         results = write_batch(session, batch, dt.timedelta(0))
     finally:
         other_engine.dispose()
-    assert len(looked_up) == 1  # the batch was then written the ordinary way, which looks nothing up
+    # The batch was then written the ordinary way, which looks nothing up. On SQLite the trigger
+    # first finds the drawn id taken, and the batch is looked up again before its twin is found.
+    assert len(looked_up) == (2 if session.get_bind().dialect.name == "sqlite" else 1)
     assert [type(result) for result in results] == [AcceptedComment, DuplicateComment, AcceptedComment]
     assert _count(session, Comment) == 3  # two of ours and the other process's
     assert _count(session, Decision) == _count(session, OutboxEvent) == 2

@@ -1,4 +1,4 @@
-"""SQLite's intake batch: one look-up and one INSERT through the TEMP view, storing what the ordinary path stores."""
+"""SQLite's intake batch: one INSERT through the TEMP view after a look-up at most once a second, storing what the ordinary path stores."""
 from __future__ import annotations
 
 import datetime as dt
@@ -12,6 +12,7 @@ from moderation.api.schemas import CommentIn
 from moderation.core import intake_writes, outbox, sqlite_intake
 from moderation.core.idempotency import fingerprint
 from moderation.core.intake_writes import AcceptedComment, write_batch
+from moderation.errors import FloodDetected
 from moderation.core.models import Comment, Decision, IdempotencyKey, OutboxEvent, Site
 from moderation.core.submissions import IdempotentResponse, prepare
 from tests.conftest import NOW, PG_URL, FakeScorer, valid_comment
@@ -45,16 +46,108 @@ def _traced(session) -> list[str]:
     return statements
 
 
-def test_a_batch_is_one_look_up_and_one_insert_with_no_begin_or_commit(app, session, site):
+LOOK_UP = "SELECT COMMENTS.SITE_ID, COMMENTS.AUTHOR_EMAIL,"
+INSERT = "INSERT INTO MODERATION_INTAKE_ROWS"
+
+
+def test_a_batch_is_one_look_up_and_one_insert_with_no_begin_or_commit(app, session, site, monkeypatch):
+    monkeypatch.setattr(sqlite_intake, "HELD_SECONDS", 0.0)  # what a look-up reads is too old at once
     write_batch(session, [_submission(app, site, 9)], FLOOD)  # the site's rules are read once, then cached
     statements = _traced(session)
     results = write_batch(session, [_submission(app, site, n) for n in range(3)], FLOOD)
     assert all(isinstance(result, AcceptedComment) for result in results)
     # Nor is the view made again: the connection remembers it.
-    assert statements == ["SELECT COMMENTS.SITE_ID, COMMENTS.AUTHOR_EMAIL,", "INSERT INTO MODERATION_INTAKE_ROWS"]
+    assert statements == [LOOK_UP, INSERT]
     assert [r.id for r in results] == sorted(r.id for r in results)
     session.rollback()
     assert session.scalar(sa.select(sa.func.count(Comment.id))) == 4
+
+
+def test_within_a_second_of_a_look_up_a_batch_is_one_insert(app, session, site):
+    statements = _traced(session)
+    first = write_batch(session, [_submission(app, site, 9)], FLOOD)
+    later = write_batch(session, [_submission(app, site, n) for n in range(3)], FLOOD)
+    assert statements[-1] == INSERT and statements.count(LOOK_UP) == 1
+    ids = [r.id for r in first + later]
+    assert ids == list(range(ids[0], ids[0] + 4))  # drawn from what the look-up read, in arrival order
+    session.rollback()
+    assert session.scalar(sa.select(sa.func.count(Comment.id))) == 4
+
+
+def _written_elsewhere(session, site, **values) -> int:
+    """A comment committed by another connection (another server process); its id."""
+    other = sa.create_engine(session.get_bind().url)
+    try:
+        with other.begin() as connection:
+            return connection.execute(sa.insert(Comment.__table__).values(
+                site_id=site.id, article_id="ailleurs", author_name="Ailleurs", content="Écrit ailleurs",
+                content_hash=f"h-{values.get('author_email', 'x')}", status="pending", version=1, risk=0.5,
+                reasons=[], **{"author_email": "ailleurs@example.org", "created_at": NOW, "updated_at": NOW, **values})
+            ).inserted_primary_key[0]
+    finally:
+        other.dispose()
+
+
+def test_ids_taken_by_another_process_meanwhile_are_drawn_again(app, session, site):
+    write_batch(session, [_submission(app, site, 9)], FLOOD)
+    theirs = _written_elsewhere(session, site)
+    statements = _traced(session)
+    results = write_batch(session, [_submission(app, site, n) for n in range(2)], FLOOD)
+    assert all(isinstance(result, AcceptedComment) for result in results)
+    assert theirs < results[0].id < results[1].id  # after theirs, not beside it
+    assert statements.count(LOOK_UP) == 1  # the trigger refused the held ids; a look-up drew new ones
+    session.rollback()
+    assert session.scalar(sa.select(sa.func.count(Comment.id))) == 4
+
+
+def test_a_flood_against_a_comment_stored_meanwhile_is_refused_without_a_look_up_first(app, session, site):
+    write_batch(session, [_submission(app, site, 9)], FLOOD)
+    # Another process stored a comment of r1@example.org two seconds before r1's new one.
+    _written_elsewhere(session, site, author_email="r1@example.org", created_at=NOW - dt.timedelta(seconds=1))
+    results = write_batch(session, [_submission(app, site, n) for n in range(3)], FLOOD)
+    assert [type(result) for result in results] == [AcceptedComment, FloodDetected, AcceptedComment]
+    assert results[1].retry_after == 13  # 15 s after the stored one, from r1's time (NOW + 1 s)
+    session.rollback()
+    emails = session.scalars(sa.select(Comment.author_email).where(Comment.article_id != "ailleurs")).all()
+    assert sorted(emails) == ["r0@example.org", "r2@example.org", "r9@example.org"]
+
+
+def test_a_flood_by_ip_is_refused_by_the_trigger_too(app, session, site):
+    write_batch(session, [_submission(app, site, 9)], FLOOD)
+    _written_elsewhere(session, site, author_ip="203.0.113.2")
+    results = write_batch(session, [_submission(app, site, n) for n in range(3)], FLOOD)
+    assert [type(result) for result in results] == [AcceptedComment, AcceptedComment, FloodDetected]
+
+
+def _listen_elsewhere(session, site, event_types: list[str]) -> None:
+    """Another process registered an endpoint: the site's listened events change under the writer."""
+    other = sa.create_engine(session.get_bind().url)
+    try:
+        with other.begin() as connection:
+            connection.execute(sa.update(Site).where(Site.id == site.id).values(listened_events=event_types))
+    finally:
+        other.dispose()
+
+
+def test_the_trigger_reads_who_listens_when_the_held_events_are_out_of_date(app, session, site):
+    write_batch(session, [_submission(app, site, 9)], FLOOD)  # held: nobody listens
+    _listen_elsewhere(session, site, ["comment.received"])
+    (comment,) = write_batch(session, [_submission(app, site, 1)], FLOOD)
+    _listen_elsewhere(session, site, ["comment.approved"])
+    (unheard,) = write_batch(session, [_submission(app, site, 2)], FLOOD)
+    session.rollback()
+    waiting = dict(session.execute(sa.select(OutboxEvent.comment_id, OutboxEvent.dispatched_at)).all())
+    assert waiting[comment.id] is None  # left for the relay
+    assert waiting[unheard.id] is not None  # nobody listens for comment.received any more
+    assert len(waiting) == 3
+
+
+def test_a_change_of_listened_events_in_this_process_is_looked_up_for_the_next_batch(app, session, site):
+    write_batch(session, [_submission(app, site, 9)], FLOOD)
+    outbox.note_listened_change()
+    statements = _traced(session)
+    write_batch(session, [_submission(app, site, 1)], FLOOD)
+    assert statements == [LOOK_UP, INSERT]
 
 
 def test_rows_written_through_the_view_equal_those_of_the_ordinary_path(app, session, site):
