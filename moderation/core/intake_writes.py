@@ -192,15 +192,21 @@ def write_batch(session: Session, batch: list[Submission], interval: dt.timedelt
     sent with an Idempotency-Key add a look-up and an INSERT of their keys (idempotency.KeysInBatch)."""
     dialect = session.get_bind().dialect.name
     chained = dialect == "sqlite" or (dialect == "postgresql" and len(batch) <= DriverInserts.MAX_ROWS)
+    look_up = False  # SQLite: whether to look up even if the connection holds ids (sqlite_intake)
     for attempt in range(3):
         try:
-            results = _write_batch(session, batch, interval, chained)
+            results = _write_batch(session, batch, interval, chained, look_up)
             break
         except sa_exc.IntegrityError as error:
             if attempt == 2:
                 raise
             if chained and sqlite_intake.is_check_failure(error):
-                pass  # written again after a look-up: its rows refuse the flood, its ids are current
+                # Written again after a look-up, which refuses the flood and draws current ids (the
+                # next pooled connection may hold old ones too); refused again (another process
+                # wrote meanwhile), the ordinary way.
+                if look_up:
+                    chained = False
+                look_up = True
             elif chained and broken_unique_key(error) in _CHAINED_CONFLICTS:
                 chained = False  # the ordinary INSERT with ON CONFLICT settles the duplicates row by row
             elif not is_key_conflict(error):
@@ -213,14 +219,15 @@ def write_batch(session: Session, batch: list[Submission], interval: dt.timedelt
     return results  # type: ignore[return-value]
 
 
-def _write_batch(session: Session, batch: list[Submission], interval: dt.timedelta, chained: bool) -> list:
+def _write_batch(session: Session, batch: list[Submission], interval: dt.timedelta, chained: bool,
+                 look_up: bool = False) -> list:
     results: list[AcceptedComment | ModerationError | None] = [None] * len(batch)
     with transaction(session):
         connection = session.connection()
         sqlite = connection.dialect.name == "sqlite"
         sqlite_chained = chained and sqlite
         lookups = None
-        if sqlite_chained:
+        if sqlite_chained and not look_up:
             lookups = sqlite_intake.held_lookups(connection, len(batch), {s.site.id for s in batch})
         elif sqlite:
             sqlite_intake.forget(connection)  # written the ordinary way, the largest id moves past the held ones
