@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection, Dialect
 _DIALECT_INSERTS = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 
 
-def _bind_processor(type_, dialect: Dialect) -> Callable | None:
+def bind_processor(type_, dialect: Dialect) -> Callable | None:
     """The conversion SQLAlchemy applies to a value of this type before the driver sees it."""
     return type_.dialect_impl(dialect).bind_processor(dialect)
 
@@ -72,8 +72,8 @@ class DriverInsert:
         for name in self._names:
             column, index = name.removeprefix(bind_prefix).rsplit("__", 1)
             type_ = table.c[column].type
-            self._plan.append((int(index), column, _bind_processor(type_, dialect), _memo_kind(type_)))
-        self._key_plan = [(name, _bind_processor(table.c[name].type, dialect)) for name in self.key]
+            self._plan.append((int(index), column, bind_processor(type_, dialect), _memo_kind(type_)))
+        self._key_plan = [(name, bind_processor(table.c[name].type, dialect)) for name in self.key]
         self.table_name = table.name
         # The columns in the order parameters() gives their values, for one row (sqlite_intake's view).
         self.column_order = [column for index, column, _convert, _kind in self._plan if index == 0]
@@ -167,7 +167,7 @@ class DriverSelect:
         self.positional = dialect.positional
         names = list(compiled.positiontup) if dialect.positional else list(compiled.binds)
         self._binds: list[tuple[str, Callable | None]] = [
-            (name, _bind_processor(compiled.binds[name].type, dialect)) for name in names
+            (name, bind_processor(compiled.binds[name].type, dialect)) for name in names
         ]
         self._dialect = dialect
         self._types = [column.type.dialect_impl(dialect) for column in select.selected_columns]

@@ -226,21 +226,19 @@ def _write_batch(session: Session, batch: list[Submission], interval: dt.timedel
         connection = session.connection()
         sqlite = connection.dialect.name == "sqlite"
         sqlite_chained = chained and sqlite
-        lookups = None
-        if sqlite_chained and not look_up:
-            lookups = sqlite_intake.held_lookups(connection, len(batch), {s.site.id for s in batch})
-        elif sqlite:
-            sqlite_intake.forget(connection)  # written the ordinary way, the largest id moves past the held ones
-        flood_query = None if lookups is not None else _FloodWindow.query(
-            connection, batch, interval, last_id=sqlite_chained)
-        if chained:
-            if lookups is not None:
-                pass  # held: no look-up, the trigger checks stored comments (sqlite_intake)
-            elif sqlite_chained:
+        if sqlite and (look_up or not chained):
+            sqlite_intake.forget(connection)  # the largest id is read now, or moves past the held ones
+        # Held ids (SQLite, within a second of a look-up): no look-up, the trigger checks stored comments.
+        lookups = sqlite_intake.held_lookups(connection, len(batch), {s.site.id for s in batch}) \
+            if sqlite_chained else None
+        if lookups is None:
+            flood_query = _FloodWindow.query(connection, batch, interval, last_id=sqlite_chained)
+            if sqlite_chained:
                 lookups = sqlite_intake.look_up(connection, len(batch), flood_query)
-            else:
+            elif chained:
                 lookups = postgres_intake.look_up(connection, [_duplicate_key(s) for s in batch], flood_query,
                                                   outbox.listened_events_query(connection, {s.site.id for s in batch}))
+        if lookups is not None:
             flood = _FloodWindow(interval, lookups.recent)
         else:
             flood = _FloodWindow(interval, flood_query[0].run(connection, flood_query[1]) if flood_query else [])
@@ -322,7 +320,7 @@ def _store_chained(session: Session, accepted: list, results: list, lookups: pos
     comments = [values for _, _, _, values in accepted]
     decisions, events = _follow_ups(accepted, [values["id"] for values in comments], results)
     connection = session.connection()
-    # On SQLite the trigger decides which events wait for the relay; these rows' say only whether to wake it.
+    # On SQLite the trigger decides which events wait for the relay; these rows only whether to wake it.
     rows = outbox.event_rows(events, None, lookups.listened)
     if connection.dialect.name == "sqlite":
         flood = interval.total_seconds() > 0

@@ -7,7 +7,7 @@ import time
 
 from sqlalchemy.engine import Connection
 
-from moderation.core.driver_statements import DriverInserts, DriverSelect, driver_errors
+from moderation.core.driver_statements import DriverInserts, DriverSelect, bind_processor, driver_errors
 from moderation.core.outbox import listened_changes, listened_from_rows
 from moderation.core.postgres_intake import Lookups
 
@@ -121,6 +121,7 @@ class SpreadInserts:
         self.flood_since_type = flood_since_type
         self._sql: dict[int, str] = {}
         self._columns: list[str] | None = None  # the view's, in the order of each row's parameters
+        self._convert_since = None  # flood_since's bind processor (SQLite's), set with _columns
 
     def run(self, connection: Connection, comments: list[dict], decisions: list[dict], events: list[dict],
             flood_since: list, alone: bool) -> None:
@@ -134,7 +135,8 @@ class SpreadInserts:
         if self._columns is None:
             self._columns = [f"t{index}_{name}" for index, single in enumerate(singles)
                              for name in single.column_order] + ["flood_since"]
-        convert = self.flood_since_type.dialect_impl(connection.dialect).bind_processor(connection.dialect)
+            self._convert_since = bind_processor(self.flood_since_type, connection.dialect)
+        convert = self._convert_since
         dbapi_connection = connection.connection.dbapi_connection
         with driver_errors(connection):
             # A view made inside an open transaction goes if that transaction is rolled back:
