@@ -42,9 +42,14 @@ def _serve(connection, overrides: dict, max_batch: int, analyze_after: int) -> N
         from moderation.extensions import db
         from moderation.intake_writer import BatchStore
 
+        from moderation.webhooks.worker import on_wake
+
         app = create_app({**overrides, "LOAD_MODEL": False, "WEBHOOK_WORKER": False})
         app.app_context().push()
         store = BatchStore(db.engine, app.extensions["moderation.intake_settings"].flood_interval, analyze_after)
+        # Set by a commit that wrote an event waiting for the relay: the server then wakes its worker.
+        relay_waits = threading.Event()
+        on_wake(relay_waits)
     except Exception as error:  # noqa: BLE001 - reported to the parent, which writes in process
         connection.send(("failed", f"{type(error).__name__}: {error}"))
         return
@@ -70,7 +75,9 @@ def _serve(connection, overrides: dict, max_batch: int, analyze_after: int) -> N
                 stopping = True  # the server is gone: write what was read, then end
             if items:
                 results = store.write([submission for _sequence, submission in items])
-                connection.send([(sequence, _portable(result)) for (sequence, _), result in zip(items, results)])
+                wake, _ = relay_waits.is_set(), relay_waits.clear()
+                connection.send(([(sequence, _portable(result)) for (sequence, _), result in zip(items, results)],
+                                 wake))
     except OSError:
         pass  # nobody left to answer: what was committed stays committed
     finally:
@@ -256,15 +263,13 @@ class ProcessWriter:
     def _receive(self, connection) -> None:
         while True:
             try:
-                results = connection.recv()
+                results, wake = connection.recv()
             except (EOFError, OSError):
                 return
-            accepted = 0
             for sequence, result in results:
                 with self._pending_lock:
                     answer = self._pending.pop(sequence, None)
                 if isinstance(result, AcceptedComment):
-                    accepted += 1
                     COMMENTS_RECEIVED.labels(status=result.status.value).inc()  # counted here, not in the child
                 if answer is None:
                     continue  # its request timed out
@@ -272,10 +277,10 @@ class ProcessWriter:
                     answer.set_exception(result)
                 else:
                     answer.set_result(result)
-            if accepted:
+            if wake:  # the child's commit cannot reach this process's webhook worker itself
                 from moderation.webhooks.worker import wake_workers
 
-                wake_workers()  # the child's commit cannot reach this process's webhook worker itself
+                wake_workers()
 
     def _portable_site(self, site: Site) -> SimpleNamespace:
         """The site's columns, without the ORM state that pickling an instance would drag along."""

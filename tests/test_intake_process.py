@@ -162,6 +162,38 @@ def test_a_commit_in_the_child_wakes_the_servers_webhook_worker(make_app, only_t
         receiver.stop()
 
 
+def test_the_servers_webhook_worker_is_woken_only_by_events_that_wait_for_it(make_app, only_the_child_writes):
+    from moderation.core import sqlite_intake
+    from moderation.webhooks.endpoints import add_endpoint
+    from moderation.webhooks.worker import on_wake
+    from tests.webhooks.receiver import Receiver
+
+    app = make_app(WEBHOOK_ALLOWED_NETWORKS="127.0.0.0/8")
+    receiver = Receiver(0)
+    writer = start_intake_writer(app, process=True)
+    woken = threading.Event()
+    on_wake(woken)  # set whenever this (the server's) process wakes its webhook workers
+    try:
+        site, auth = site_auth(app)
+        client = app.test_client()
+        unheard = client.post("/api/v1/comments", headers=auth,
+                              json=valid_comment(author_email="a@example.org", author_ip="203.0.113.1"))
+        assert unheard.status_code == 202
+        assert not woken.is_set(), "woken for an event no endpoint listens for"
+        with app.app_context():
+            add_endpoint(db.session, site.id, receiver.url(), now=dt.datetime.now(dt.timezone.utc))
+        # On SQLite the child reads which events are listened for again after this long (sqlite_intake).
+        time.sleep(sqlite_intake.HELD_SECONDS + 0.1)
+        woken.clear()
+        heard = client.post("/api/v1/comments", headers=auth,
+                            json=valid_comment(author_email="b@example.org", author_ip="203.0.113.2"))
+        assert heard.status_code == 202
+        assert woken.wait(5), "not woken for an event an endpoint listens for"
+    finally:
+        writer.stop()
+        receiver.stop()
+
+
 def test_a_child_killed_while_writing_fails_its_comment_with_503_and_a_new_child_takes_over(
         process_app, only_the_child_writes):
     app = process_app()

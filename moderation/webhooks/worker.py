@@ -44,6 +44,14 @@ def wake_workers() -> None:
         wake.set()
 
 
+def on_wake(event: threading.Event) -> None:
+    """Set `event` too whenever this process's workers are woken (for as long as it lives).
+
+    The intake writer process has no worker: it tells the server, whose worker it is."""
+    install_commit_hooks()
+    _WAKE_EVENTS.add(event)
+
+
 def _after_commit(session) -> None:
     core_wrote = session.info.pop(_CORE_FLAG, False) if _CORE_FLAG else False
     if session.info.pop(dispatch.WAKE_FLAG, False) or core_wrote:
