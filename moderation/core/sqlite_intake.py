@@ -83,7 +83,7 @@ def look_up(connection: Connection, count: int, query: tuple[DriverSelect, dict]
     types the sites' webhook endpoints listen for; the ids after these and the listened events are
     then held for the next batches (held_lookups).
 
-    `query` is intake_writes' flood query with its row of the largest id and its rows of listened
+    `query` is flood_window's query with its row of the largest id and its rows of listened
     events, those whose e-mail is NULL. No look-up of duplicate keys: a duplicate fails the INSERT,
     and write_batch writes the batch again the ordinary way, which refuses it."""
     changes = listened_changes()
@@ -190,7 +190,7 @@ class SpreadInserts:
         stored_after = "created_at > NEW.flood_since AND site_id = NEW.t0_site_id"
         body = [
             f"SELECT RAISE(ABORT, '{STALE_IDS}') WHERE EXISTS (SELECT 1 FROM {comments} WHERE id >= NEW.t0_id);",
-            # The same two look-ups as intake_writes' flood query, on the same indexes.
+            # The same two look-ups as flood_window's query, on the same indexes.
             f"SELECT RAISE(ABORT, '{FLOOD}') WHERE NEW.flood_since IS NOT NULL AND ("
             f"EXISTS (SELECT 1 FROM {comments} WHERE author_email = NEW.t0_author_email AND {stored_after}) OR "
             f"(NEW.t0_author_ip IS NOT NULL AND EXISTS (SELECT 1 FROM {comments} "

@@ -6,7 +6,7 @@ import re
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from moderation.core.intake_writes import _recent_authors
+from moderation.core.flood_window import recent_authors
 from moderation.core.models import Comment, Decision
 from moderation.core.queues import QueueFilter, list_queue
 from moderation.core.status import CommentStatus
@@ -108,7 +108,7 @@ def _many_authors(session, site, count: int = 600) -> None:
 
 def test_the_flood_check_and_an_authors_history_read_the_author_index(session, site):
     _many_authors(session, site)
-    flood = _recent_authors(1, 2, 0).params(site0=site.id, email0="reader1@example.org", email1="reader2@example.org",
+    flood = recent_authors(1, 2, 0).params(site0=site.id, email0="reader1@example.org", email1="reader2@example.org",
                                             since=NOW)
     plan = _statement_plan(flood)
     assert _uses("ix_comments_author", plan, first="author_email"), plan
