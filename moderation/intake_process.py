@@ -75,7 +75,8 @@ def _serve(connection, overrides: dict, max_batch: int, analyze_after: int) -> N
                 stopping = True  # the server is gone: write what was read, then end
             if items:
                 results = store.write([submission for _sequence, submission in items])
-                wake, _ = relay_waits.is_set(), relay_waits.clear()
+                wake = relay_waits.is_set()
+                relay_waits.clear()
                 connection.send(([(sequence, _portable(result)) for (sequence, _), result in zip(items, results)],
                                  wake))
     except OSError:

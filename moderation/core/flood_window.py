@@ -65,7 +65,7 @@ class FloodWindow:
     @staticmethod
     def query(connection, batch: list[Submission], interval: dt.timedelta, last_id: bool = False):
         """The SELECT of the batch's authors' recent comments (and with `last_id` the largest comment
-        id and the sites' listened events, see _recent_authors) and its values; None when nothing is
+        id and the sites' listened events, see recent_authors) and its values; None when nothing is
         to be read."""
         flood = interval.total_seconds() > 0
         if not (flood and batch) and not last_id:
