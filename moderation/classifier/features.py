@@ -48,6 +48,9 @@ _ELONGATED_RE = re.compile(r"(.)\1\1+")
 _DIGIT_RUN_RE = re.compile(r"\d(?:[\s().-]?\d){7}")
 _PUNCT_RUN_RE = re.compile(r"([!?.])\1+")
 _DIGITISH_RE = re.compile(r"[0-9@$]")
+# A word that mixes letters and digits has a letter next to a digit somewhere: comments full of
+# numbers (dates, amounts, ids) without such a word skip the walk of _digits_as_letters.
+_LETTER_BY_DIGIT_RE = re.compile(r"[a-z][0-9@$]|[0-9@$][a-z]")
 _TOKEN_RE = re.compile(r"\w+|[!?$€£\U0001F300-\U0001FAFF\u2600-\u27BF]")
 
 # Leetspeak and Arabizi both write letters with digits and disagree on 3, 7, 5, 8 and 2, so the
@@ -182,7 +185,7 @@ def normalised_words(text: str) -> list[str]:
             text = _ARABIC_RE.sub(_arabic_letter, text)
     if _SPACED_HINT_RE.search(text):
         text = _SPACED_RE.sub(_join_spaced, text)
-    if _DIGITISH_RE.search(text):
+    if _LETTER_BY_DIGIT_RE.search(text):
         text = _digits_as_letters(text)
     text = _ELONGATED_RE.sub(_shorten_run, text)
     if "!!" in text or "??" in text or ".." in text:

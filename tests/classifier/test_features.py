@@ -60,6 +60,12 @@ def test_numbers_units_and_ordinals_are_not_leetspeak():
     assert normalise("à 7h30 le 1st, 10km") == "a 7h30 le 1st 10km"
 
 
+def test_numbers_beside_words_stay_numbers_and_a_disguised_word_among_them_is_still_read():
+    assert normalise("Commentaire 3-12-2026 : 15 000 dh pour 7 villes") == "commentaire 3 12 2026 15 000 dh pour 7 villes"
+    assert normalise("le budget 2026 : 10 000 dh, c0nn4rd") == "le budget 2026 10 000 dh connard"
+    assert normalise("2026, wach 3ndek 9lil") == "2026 wach andek qlil"
+
+
 def test_spaced_out_words_are_joined():
     assert normalise("c o n n a r d") == "connard"
     assert normalise("s.p.a.m") == "spam"
