@@ -60,12 +60,14 @@ def serve(host: str, port: int, threads: int) -> None:
         from moderation.webhooks import start_worker
 
         start_worker(app)
+    writer_process = False
     if os.environ.get("MODERATION_GROUP_COMMIT", "true").strip().lower() in {"1", "true", "yes", "on"}:
         from moderation.intake_writer import start_intake_writer
 
-        start_intake_writer(app, process=_writer_in_process(app))
+        writer_process = _writer_in_process(app)
+        start_intake_writer(app, process=writer_process)
     processes = app.config["MODERATION_SCORING_PROCESSES"]
-    if processes > 0:
+    if processes > 0 and not writer_process:  # a writer process scores its batches itself
         from moderation.scoring_pool import start_scoring_pool
 
         start_scoring_pool(app, processes)
@@ -88,9 +90,14 @@ def serve(host: str, port: int, threads: int) -> None:
 
 
 def _writer_in_process(app) -> bool:
+    """Whether intake's writer is a child process (which also scores) rather than a thread.
+
+    auto: a child on PostgreSQL, and on SQLite when a model is loaded; a thread on SQLite without
+    one, where the child served fewer comments (bench/README.md, "Intake", fifteenth session)."""
     choice = app.config["MODERATION_INTAKE_WRITER"]
     if choice == "auto":
-        return not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+        sqlite = app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+        return not sqlite or app.extensions["moderation.models"].current is not None
     return choice == "process"
 
 

@@ -65,18 +65,20 @@ SETTINGS: dict[str, tuple[object, object]] = {
     "MODEL_VERSION": (None, str),
     "MODEL_REQUIRED": (False, _bool),
     "SCORING_TIMEOUT_MS": (250, _int),
-    # Worker processes that score comments for `serve` (moderation/scoring_pool.py); 0 scores in
-    # the request threads. Each holds its own copy of the model (~290 MB resident). By default one
+    # Worker processes that score comments for `serve` (moderation/scoring_pool.py) when the
+    # intake writer is not a process (which scores its batches itself); 0 scores in the request threads. Each holds its own copy of the model (~290 MB resident). By default one
     # per core the server's own (GIL-bound) process leaves, at most 4: since the writer scores a
     # whole batch at once, one worker beat three on 2 cores (SQLite, c=8 0.283 -> 0.308, c=32
     # 0.368 -> 0.403; PostgreSQL c=8 equal; bench/README.md, "Intake", tenth session).
     "SCORING_PROCESSES": (None, _int),  # None: scoring_processes_for(usable cores)
-    # Where `serve` writes intake batches: "process" (a child, moderation/intake_process.py),
-    # "thread" (moderation/intake_writer.py) or "auto": a child on PostgreSQL, where it served
-    # 40-45 % more comments; a thread on SQLite, where a child serves no more (0.364 against 0.379
-    # of the ceiling since SQLite's batch is one statement, tenth session) while moderators,
-    # arbitrated with it by SQLite's busy handler instead of this process's write lock, waited
-    # twice as long under full intake (bench/mixed_load.py: decisions p99 42 -> 89 ms, eighth session).
+    # Where `serve` writes intake batches: "process" (a child, moderation/intake_process.py, which
+    # also scores them), "thread" (moderation/intake_writer.py) or "auto" (cli._writer_in_process):
+    # a child on PostgreSQL, where it served 40-45 % more comments, and on SQLite when a model is
+    # loaded, where scoring in the child served 8 % more at 8 clients (0.346 -> 0.374 of the
+    # ceiling, fifteenth session); a thread on SQLite without a model, where a child serves fewer
+    # (0.437 -> 0.422 at 8 clients, 0.527 -> 0.456 at 32). Moderators, arbitrated with a child by
+    # SQLite's busy handler instead of this process's write lock, wait longer under full intake
+    # (bench/mixed_load.py: decisions p99 45 -> 71 ms, fifteenth session).
     "INTAKE_WRITER": ("auto", _choice("auto", "process", "thread")),
     "EMAIL_CHECK_DELIVERABILITY": (False, _bool),
     "FLOOD_INTERVAL_SECONDS": (15, _int),

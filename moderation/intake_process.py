@@ -4,9 +4,7 @@ from __future__ import annotations
 import itertools
 import logging
 import multiprocessing
-import os
 import pickle
-import signal
 import threading
 from dataclasses import replace
 from types import SimpleNamespace
@@ -14,14 +12,15 @@ from types import SimpleNamespace
 from moderation.core import rules
 from moderation.core.intake_writes import AcceptedComment
 from moderation.core.models import Site
-from moderation.core.submissions import Submission, WriterClosed
+from moderation.core.scoring import note_scored_elsewhere
+from moderation.core.submissions import Submission, WriterClosed, score_deferred
 from moderation.errors import DatabaseUnavailable
+from moderation.intake_child import STOP, serve
 from moderation.intake_writer import Answer
 from moderation.metrics import COMMENTS_RECEIVED
 
 log = logging.getLogger(__name__)
 OVERRIDES = "moderation.config_overrides"  # app.extensions: what create_app was given, for the child
-_STOP = "stop"
 
 # Why a process (bench/README.md, "Intake"): the served process is bound by its GIL. A writer
 # thread in it spent ~0.6 ms of CPU per comment, and after each SQLite or PostgreSQL call it
@@ -30,71 +29,8 @@ _STOP = "stop"
 # submission into a pipe and sleep; the child reads whatever has arrived, writes it in one
 # transaction with the same code (BatchStore), and sends the results back in one message, which
 # one thread of this process hands to the waiting requests. Comments that arrive while the child
-# writes form its next batch, so the batching no longer waits on this process at all.
-
-
-def _serve(connection, overrides: dict, max_batch: int, analyze_after: int) -> None:
-    """The child: build the app's engine, then write what arrives, a batch at a time, until told to stop."""
-    # Ctrl-C in a terminal reaches the whole process group: the server stops the child itself.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        from moderation import create_app
-        from moderation.extensions import db
-        from moderation.intake_writer import BatchStore
-
-        from moderation.webhooks.worker import on_wake
-
-        app = create_app({**overrides, "LOAD_MODEL": False, "WEBHOOK_WORKER": False})
-        app.app_context().push()
-        store = BatchStore(db.engine, app.extensions["moderation.intake_settings"].flood_interval, analyze_after)
-        # Set by a commit that wrote an event waiting for the relay: the server then wakes its worker.
-        relay_waits = threading.Event()
-        on_wake(relay_waits)
-    except Exception as error:  # noqa: BLE001 - reported to the parent, which writes in process
-        connection.send(("failed", f"{type(error).__name__}: {error}"))
-        return
-    connection.send(("ready", os.getpid()))
-    stopping = False
-    try:
-        while not stopping:
-            items = []
-            try:
-                message = connection.recv()
-                while True:
-                    if message == _STOP:
-                        stopping = True
-                        break
-                    sequence, submission, forget_rules = message
-                    if forget_rules:
-                        rules.forget_cached_rules()
-                    items.append((sequence, submission))
-                    if len(items) >= max_batch or not connection.poll():
-                        break
-                    message = connection.recv()
-            except (EOFError, OSError):
-                stopping = True  # the server is gone: write what was read, then end
-            if items:
-                results = store.write([submission for _sequence, submission in items])
-                wake = relay_waits.is_set()
-                relay_waits.clear()
-                connection.send(([(sequence, _portable(result)) for (sequence, _), result in zip(items, results)],
-                                 wake))
-    except OSError:
-        pass  # nobody left to answer: what was committed stays committed
-    finally:
-        store.close()
-
-
-def _portable(result):
-    """Results cross the pipe pickled; an unexpected error that will not pickle goes as its description."""
-    if isinstance(result, BaseException):
-        if not isinstance(result, Exception):  # KeyboardInterrupt, SystemExit: not the request's to raise
-            return RuntimeError(f"{type(result).__name__} in the intake writer process")
-        try:
-            pickle.loads(pickle.dumps(result))
-        except Exception:  # noqa: BLE001 - any error of any library may come here
-            return RuntimeError(f"{type(result).__name__}: {result}")
-    return result
+# writes form its next batch, so the batching no longer waits on this process at all. The child
+# also scores each batch with its own copy of the model (moderation.writer_scoring).
 
 
 class ProcessWriter:
@@ -108,12 +44,16 @@ class ProcessWriter:
     those comments may or may not be committed, and a retry is refused as a duplicate if they were."""
 
     KIND = "process"  # where the batches are written (/readyz)
-    SCORES_BATCHES = False  # the child holds no model: request threads score before handing over
+    # Request threads leave the scoring to the child (they defer it: the holder's scorer is a
+    # writer_scoring.BatchScorer from start() on), which scores each batch before writing it.
+    SCORES_BATCHES = True
     START_TIMEOUT_S = 60.0
     RETRY_AFTER_S = 60.0
 
     def __init__(self, app, max_batch: int = 64, analyze_after: int = 1000) -> None:
         self.overrides = app.extensions.get(OVERRIDES, {})
+        self.models = app.extensions["moderation.models"]
+        self.scoring_timeout_s = app.config["MODERATION_SCORING_TIMEOUT_MS"] / 1000
         self.max_batch, self.analyze_after = max_batch, analyze_after
         # A batch may wait for a pooled connection or SQLite's busy timeout, and then some.
         self.answer_timeout_s = 30.0 + app.config["MODERATION_DB_BUSY_TIMEOUT_MS"] / 1000
@@ -133,7 +73,10 @@ class ProcessWriter:
         self._first_attempt = threading.Event()
 
     def start(self) -> "ProcessWriter":
+        from moderation.writer_scoring import ScoringInWriter
+
         rules.on_forget(self._rules_changed)
+        self.models.score_in(ScoringInWriter(self.scoring_timeout_s))
         self.thread = threading.Thread(target=self._run, name="intake-writer-link", daemon=True)
         self.thread.start()
         self._first_attempt.wait(self.START_TIMEOUT_S + 5)
@@ -151,13 +94,18 @@ class ProcessWriter:
         """Write one submission with whatever else reaches the child meanwhile; refusals and errors are raised here."""
         answer = Answer()
         sequence = next(self._sequence)
-        portable = replace(submission, site=self._portable_site(submission.site))
+        scorer = submission.deferred_scorer
+        source = getattr(scorer, "source", None)
+        if scorer is not None and source is None:  # a model the child could not load
+            (submission,) = score_deferred([submission], self.scoring_timeout_s)
+        asked = (source, scorer.thresholds) if source is not None else None  # what the child scores it with
+        portable = replace(submission, site=self._portable_site(submission.site), deferred_scorer=None)
         with self._sending:
             connection, process = self.connection, self.process
             if connection is None:
                 raise WriterClosed()
             version = self._rules_version
-            payload = pickle.dumps((sequence, portable, version != self._rules_sent), pickle.HIGHEST_PROTOCOL)
+            payload = pickle.dumps((sequence, portable, version != self._rules_sent, asked), pickle.HIGHEST_PROTOCOL)
             with self._pending_lock:
                 self._pending[sequence] = answer
             try:
@@ -186,7 +134,7 @@ class ProcessWriter:
             connection, self.connection = self.connection, None
             if connection is not None:
                 try:
-                    connection.send(_STOP)
+                    connection.send(STOP)
                 except OSError:
                     pass
         if self.thread is not None:
@@ -219,7 +167,7 @@ class ProcessWriter:
             if self.connection is connection:
                 self._receive(connection)
             else:  # stop() came while this child started
-                connection.send(_STOP)
+                connection.send(STOP)
         finally:
             with self._sending:
                 if self.connection is connection:
@@ -241,8 +189,9 @@ class ProcessWriter:
         except OSError:
             log.exception("intake writer process: no pipe; writing in this process")
             return None
-        process = self.context.Process(target=_serve, args=(child, self.overrides, self.max_batch, self.analyze_after),
-                                       name="moderation-intake-writer", daemon=True)
+        scoring = (self.scoring_timeout_s, getattr(self.models.current, "source", None))
+        process = self.context.Process(target=serve, args=(child, self.overrides, self.max_batch, self.analyze_after,
+                                                            scoring), name="moderation-intake-writer", daemon=True)
         try:
             process.start()
         except Exception:  # noqa: BLE001 - no processes, memory or descriptors: intake writes in process
@@ -264,9 +213,10 @@ class ProcessWriter:
     def _receive(self, connection) -> None:
         while True:
             try:
-                results, wake = connection.recv()
+                results, wake, scoring = connection.recv()
             except (EOFError, OSError):
                 return
+            note_scored_elsewhere(*scoring)
             for sequence, result in results:
                 with self._pending_lock:
                     answer = self._pending.pop(sequence, None)

@@ -14,7 +14,7 @@ class ModelHolder:
     def __init__(self) -> None:
         self._model = None
         self._scorer = None
-        self._pool = None
+        self._where = None
         self._lock = threading.Lock()
         self.load_error: str | None = None
         # True when a model was configured (a CURRENT file or a pinned version): readiness needs it then.
@@ -26,21 +26,20 @@ class ModelHolder:
 
     @property
     def scorer(self):
-        """What intake scores with: the current model, through the scoring processes when they run."""
+        """What intake scores with: the current model, scored where score_in() said (in this thread by default)."""
         return self._scorer
 
-    def score_in(self, pool) -> None:
-        """From now on intake scores through `pool` (moderation.scoring_pool), whatever model is swapped in."""
+    def score_in(self, where) -> None:
+        """From now on intake scores where `where` says, whatever model is swapped in: the scoring
+        processes (moderation.scoring_pool) or the intake writer process (moderation.writer_scoring)."""
         with self._lock:
-            self._pool = pool
+            self._where = where
             self._scorer = self._wrap(self._model)
 
     def _wrap(self, model):
-        if model is None or self._pool is None:
+        if model is None or self._where is None:
             return model
-        from moderation.scoring_pool import PooledScorer
-
-        return PooledScorer(model, self._pool)
+        return self._where.scorer_for(model)
 
     def load(self, models_dir: str | Path, version: str | None = None, required: bool = False) -> None:
         self.expected = bool(version) or (Path(models_dir) / "CURRENT").exists()

@@ -135,6 +135,10 @@ class ScoringPool:
                 self._give_back(worker)
         return results
 
+    def scorer_for(self, model) -> "PooledScorer":
+        """What intake scores this model with (ModelHolder.score_in)."""
+        return PooledScorer(model, self)
+
     def holds(self, model) -> bool:
         """Whether this model is scored in the workers now (False: in process, while they load)."""
         source = getattr(model, "source", None)

@@ -125,6 +125,16 @@ def writer_app(make_app):
         writer.stop()
 
 
+# (content, author name, author URL): hand-written, one per language, not evaluation data.
+HANDWRITTEN_COMMENTS = [
+    ("Très bon article, merci à la rédaction pour ce travail sérieux.", "Amina", ""),
+    ("Achetez pas cher !!! www.promo-casa.ma livraison gratuite", "Promo", "http://promo-casa.ma"),
+    ("هذا المقال رائع، شكرا جزيلا", "Karim", ""),
+    ("wakha hadchi mzyan bzaf, 3ajbni l'article", "Youssef", ""),
+    ("You are an idiot and should shut up", "Troll", ""),
+]
+
+
 def site_auth(app, name: str = "Intake"):
     """A new site and the Authorization header of its API key."""
     with app.app_context():

@@ -280,16 +280,21 @@ def test_stopping_lets_the_child_finish_then_intake_writes_in_the_server(process
     assert response.status_code == 202 and count_rows(app, Comment) == 7
 
 
-@pytest.mark.parametrize(("choice", "database", "in_process"), [
-    ("auto", "postgresql+psycopg://postgres@127.0.0.1:5432/x", True), ("auto", "sqlite:///x.sqlite3", False),
-    ("process", "sqlite:///x.sqlite3", True), ("thread", "postgresql+psycopg://postgres@127.0.0.1:5432/x", False),
+@pytest.mark.parametrize(("choice", "database", "model", "in_process"), [
+    ("auto", "postgresql+psycopg://postgres@127.0.0.1:5432/x", None, True),
+    ("auto", "sqlite:///x.sqlite3", None, False),
+    ("auto", "sqlite:///x.sqlite3", "a model", True),
+    ("process", "sqlite:///x.sqlite3", None, True),
+    ("thread", "postgresql+psycopg://postgres@127.0.0.1:5432/x", "a model", False),
 ])
-def test_serve_writes_in_a_child_on_postgresql_and_in_a_thread_on_sqlite_unless_told(choice, database, in_process):
+def test_serve_writes_in_a_child_on_postgresql_or_with_a_model_and_in_a_thread_on_sqlite_without_unless_told(
+        choice, database, model, in_process):
     from types import SimpleNamespace
 
     from moderation.cli import _writer_in_process
 
-    app = SimpleNamespace(config={"MODERATION_INTAKE_WRITER": choice, "SQLALCHEMY_DATABASE_URI": database})
+    app = SimpleNamespace(config={"MODERATION_INTAKE_WRITER": choice, "SQLALCHEMY_DATABASE_URI": database},
+                          extensions={"moderation.models": SimpleNamespace(current=model)})
     assert _writer_in_process(app) is in_process
 
 

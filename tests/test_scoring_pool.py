@@ -13,15 +13,8 @@ from moderation.config import REPO_MODELS_DIR
 from moderation.core.models import Comment
 from moderation.extensions import db
 from moderation.scoring_pool import PooledScorer, ScoringPool, WorkerFailed, start_scoring_pool
+from tests.conftest import HANDWRITTEN_COMMENTS as TEXTS
 from tests.conftest import post_together, site_auth, valid_comment
-
-TEXTS = [  # hand-written, one per language, not evaluation data
-    ("Très bon article, merci à la rédaction pour ce travail sérieux.", "Amina", ""),
-    ("Achetez pas cher !!! www.promo-casa.ma livraison gratuite", "Promo", "http://promo-casa.ma"),
-    ("هذا المقال رائع، شكرا جزيلا", "Karim", ""),
-    ("wakha hadchi mzyan bzaf, 3ajbni l'article", "Youssef", ""),
-    ("You are an idiot and should shut up", "Troll", ""),
-]
 
 
 @pytest.fixture(scope="module")

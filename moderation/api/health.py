@@ -32,6 +32,8 @@ def readyz():
         pool = current_app.extensions.get("moderation.scoring_pool")
         if pool is not None:  # informative only: while workers load, comments are scored in process
             checks["scoring"] = "worker processes" if pool.holds(holder.current) else "in process (workers loading)"
+        elif getattr(holder.scorer, "place", None):
+            checks["scoring"] = holder.scorer.place
     else:
         checks["model"] = f"none ({holder.load_error or 'not loaded'})"
         # A shipped model that failed to load is not ready; a deployment without one may run unscored.

@@ -90,6 +90,14 @@ def _unscored(reason: str) -> tuple[None, str]:
     return None, reason
 
 
+def note_scored_elsewhere(seconds_each: float, scored: int, unscored_reasons: list[str]) -> None:
+    """Count comments another process scored (the intake writer process) in this process's metrics."""
+    for _ in range(scored):
+        SCORING_SECONDS.observe(seconds_each)
+    for reason in unscored_reasons:
+        _unscored(reason)
+
+
 def scores_in_batches(scorer) -> bool:
     """Whether this scorer scores a batch at once (the scoring processes, once they hold its model)."""
     return bool(getattr(scorer, "batches", False))

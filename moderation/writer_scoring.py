@@ -1,0 +1,129 @@
+"""Scoring in the intake writer process: its own copy of the model scores each batch before writing it."""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from moderation.core.submissions import Submission, score_deferred
+
+log = logging.getLogger(__name__)
+
+# Why here (bench/README.md, "Intake", fifteenth session): with the writer in a child process,
+# scoring in the scoring processes sent each comment from a request thread to a scoring process
+# and back, then to the writer process: two round trips, each ending with a wait for the server's
+# GIL. The writer process is single-threaded, so numpy's GIL releases cost it nothing; scoring
+# its batch itself leaves one round trip per comment and takes the scoring off the server.
+
+
+class BatchScorer:
+    """A model that scores whole batches in this process within one budget (see core.scoring.score_batch).
+
+    The server's intake scores with one (the holder wraps its model, ModelHolder.score_in) so that
+    request threads leave the scoring to the writer process, which scores with its own BatchScorer
+    for the same model. Scoring in process cannot be interrupted: a comment that overruns the
+    budget is discarded as too slow, and the comments after it are not scored."""
+
+    batches = True  # request threads defer their scoring to the writer (core.submissions.prepare)
+    place = "intake writer process"  # where comments are scored (/readyz)
+
+    def __init__(self, model, timeout_s: float, thresholds: dict | None = None) -> None:
+        self.model, self.timeout_s = model, timeout_s
+        self.version = model.version
+        # The server's, which may differ from the artifact's (admins tune them: learning.registry).
+        self.thresholds = model.thresholds if thresholds is None else thresholds
+        self.source = getattr(model, "source", None)  # (models dir, version): how the writer loads it
+
+    def score(self, content: str, author_name: str = "", author_url: str = ""):
+        return self.model.score(content, author_name=author_name, author_url=author_url)
+
+    def score_batch(self, requests: list[tuple[str, str, str]]) -> list:
+        """Each comment's ScoreResult, or the exception that cost it its score, in order."""
+        deadline = time.monotonic() + self.timeout_s
+        results: list = []
+        for content, author_name, author_url in requests:
+            if time.monotonic() >= deadline:
+                results.append(TimeoutError("the batch's scoring budget is spent"))
+                continue
+            try:
+                result = self.model.score(content, author_name=author_name, author_url=author_url)
+            except Exception as error:  # noqa: BLE001 - one comment's failure is that comment's
+                result = error
+            results.append(result if time.monotonic() <= deadline else TimeoutError("scored too late"))
+        return results
+
+
+class ScoringInWriter:
+    """What ModelHolder.score_in takes when the writer process scores: each model becomes a BatchScorer."""
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+
+    def scorer_for(self, model) -> BatchScorer:
+        return BatchScorer(model, self.timeout_s)
+
+
+class ModelCopy:
+    """The writer process's copy of the model the server scores with; another is loaded when the server swaps.
+
+    A swap costs the writer's next batch the load (about a second). A model that cannot be loaded
+    here leaves its comments unscored, with the reason, and is tried again after a minute."""
+
+    RETRY_AFTER_FAILURE_S = 60.0
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        self._scorer: BatchScorer | None = None
+        self._tuned: dict[str, BatchScorer] = {}  # the loaded model with other thresholds, by those
+        self._failed: tuple[tuple[str, str], float, str] | None = None  # (source, when, reason)
+
+    def scorer_for(self, source: tuple[str, str], thresholds: dict | None = None) -> tuple[BatchScorer | None, str | None]:
+        """(the scorer for this model, with these thresholds if given, None), or (None, why it cannot be loaded here)."""
+        if self._scorer is None or self._scorer.source != source:
+            scorer, reason = self._load(source)
+            if scorer is None:
+                return None, reason
+        if thresholds is None or thresholds == self._scorer.thresholds:
+            return self._scorer, None
+        key = json.dumps(thresholds, sort_keys=True)
+        if key not in self._tuned:
+            self._tuned[key] = BatchScorer(self._scorer.model, self.timeout_s, thresholds)
+        return self._tuned[key], None
+
+    def _load(self, source: tuple[str, str]) -> tuple[BatchScorer | None, str | None]:
+        if self._failed is not None and self._failed[0] == source \
+                and time.monotonic() - self._failed[1] < self.RETRY_AFTER_FAILURE_S:
+            return None, self._failed[2]
+        from moderation.classifier import load_model
+
+        try:
+            model = load_model(Path(source[0]), source[1])
+        except Exception as error:  # noqa: BLE001 - a model that will not load must not stop intake
+            reason = f"model not loaded in the intake writer: {source[1]}, {type(error).__name__}"
+            log.warning("intake writer process: %s: %s", reason, error)
+            self._failed = (source, time.monotonic(), reason)
+            return None, reason
+        self._scorer, self._failed, self._tuned = BatchScorer(model, self.timeout_s), None, {}  # the previous model goes
+        return self._scorer, None
+
+    def score(self, batch: list[Submission], asked: list) -> tuple[list[Submission], tuple]:
+        """The batch scored as the server asked ((model source, thresholds) per submission, None:
+        scored already), and what the server's metrics need: (seconds per comment scored, how
+        many, unscored reasons)."""
+        attached = []
+        for submission, request in zip(batch, asked):
+            if request is None:
+                attached.append(submission)
+                continue
+            scorer, reason = self.scorer_for(*request)
+            attached.append(replace(submission, deferred_scorer=scorer) if scorer is not None
+                            else replace(submission, unscored_reason=reason))
+        started = time.perf_counter()
+        scored = score_deferred(attached, self.timeout_s)
+        mine = [submission for submission, request in zip(scored, asked) if request is not None]
+        reasons = [submission.unscored_reason for submission in mine if submission.unscored_reason]
+        share = (time.perf_counter() - started) / max(1, len(mine))
+        return scored, (share, len(mine) - len(reasons), reasons)
+
