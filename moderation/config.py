@@ -66,8 +66,9 @@ SETTINGS: dict[str, tuple[object, object]] = {
     "MODEL_REQUIRED": (False, _bool),
     "SCORING_TIMEOUT_MS": (250, _int),
     # Worker processes that score comments for `serve` (moderation/scoring_pool.py) when the
-    # intake writer is not a process (which scores its batches itself); 0 scores in the request threads. Each holds its own copy of the model (~290 MB resident). By default one
-    # per core the server's own (GIL-bound) process leaves, at most 4: since the writer scores a
+    # intake writer is not a process (which scores its batches itself); 0 scores in the request
+    # threads. Each holds its own copy of the model (~290 MB resident). By default one per core
+    # the server's own (GIL-bound) process leaves, at most 4: since the writer scores a
     # whole batch at once, one worker beat three on 2 cores (SQLite, c=8 0.283 -> 0.308, c=32
     # 0.368 -> 0.403; PostgreSQL c=8 equal; bench/README.md, "Intake", tenth session).
     "SCORING_PROCESSES": (None, _int),  # None: scoring_processes_for(usable cores)

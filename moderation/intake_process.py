@@ -96,7 +96,7 @@ class ProcessWriter:
         sequence = next(self._sequence)
         scorer = submission.deferred_scorer
         source = getattr(scorer, "source", None)
-        if scorer is not None and source is None:  # a model the child could not load
+        if scorer is not None and source is None:  # deferred to the workers' scorer, which the child has not
             (submission,) = score_deferred([submission], self.scoring_timeout_s)
         asked = (source, scorer.thresholds) if source is not None else None  # what the child scores it with
         portable = replace(submission, site=self._portable_site(submission.site), deferred_scorer=None)

@@ -174,7 +174,8 @@ class IntakeWriter:
     that is one connection with a warm page cache and no queue of writers taking turns on the
     write lock, on PostgreSQL one commit (one WAL flush) for many comments. A request still gets
     its answer only once its comment is committed. Under light load a batch is one comment.
-    (`serve` runs moderation.intake_process.ProcessWriter instead, which does this in a child.)"""
+    (`serve` runs moderation.intake_process.ProcessWriter instead on PostgreSQL, and on SQLite
+    when a model is loaded: a child that scores and writes the batches, see cli._writer_in_process.)"""
 
     KIND = "thread"  # where the batches are written (/readyz)
     # Request threads leave the scoring to this writer, which scores each batch in one call to

@@ -269,6 +269,12 @@ class PooledScorer:
         """Whether score_batch() runs in the workers now (not while they load this model)."""
         return self.pool.holds(self.model)
 
+    @property
+    def bounds_own_time(self) -> bool:
+        """Whether score() keeps to the budget by itself: in the workers (the pool replaces one that
+        overruns), not while they load this model (scored in process then)."""
+        return self.pool.holds(self.model)
+
     def score_batch(self, requests: list[tuple[str, str, str]]) -> list:
         return self.pool.score_batch(self.model, requests)
 

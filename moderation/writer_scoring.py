@@ -26,7 +26,6 @@ class BatchScorer:
     for the same model. Scoring in process cannot be interrupted: a comment that overruns the
     budget is discarded as too slow, and the comments after it are not scored."""
 
-    batches = True  # request threads defer their scoring to the writer (core.submissions.prepare)
     place = "intake writer process"  # where comments are scored (/readyz)
 
     def __init__(self, model, timeout_s: float, thresholds: dict | None = None) -> None:
@@ -35,6 +34,12 @@ class BatchScorer:
         # The server's, which may differ from the artifact's (admins tune them: learning.registry).
         self.thresholds = model.thresholds if thresholds is None else thresholds
         self.source = getattr(model, "source", None)  # (models dir, version): how the writer loads it
+
+    @property
+    def batches(self) -> bool:
+        """Whether request threads defer their scoring to the writer (core.submissions.prepare):
+        only for a model the writer process can load (one built in memory is scored where it is)."""
+        return self.source is not None
 
     def score(self, content: str, author_name: str = "", author_url: str = ""):
         return self.model.score(content, author_name=author_name, author_url=author_url)
@@ -66,30 +71,34 @@ class ScoringInWriter:
 
 
 class ModelCopy:
-    """The writer process's copy of the model the server scores with; another is loaded when the server swaps.
+    """The writer process's copies of the models the server scores with; another is loaded when the server swaps.
 
-    A swap costs the writer's next batch the load (about a second). A model that cannot be loaded
-    here leaves its comments unscored, with the reason, and is tried again after a minute."""
+    A swap costs the writer's next batch the load (about a second). The two latest models are
+    kept: comments prepared just before a swap may arrive after some prepared just after it, and
+    must not reload a model each. A model that cannot be loaded here leaves its comments
+    unscored, with the reason, and is tried again after a minute."""
 
     RETRY_AFTER_FAILURE_S = 60.0
+    KEPT = 2
 
     def __init__(self, timeout_s: float) -> None:
         self.timeout_s = timeout_s
-        self._scorer: BatchScorer | None = None
-        self._tuned: dict[str, BatchScorer] = {}  # the loaded model with other thresholds, by those
+        self._loaded: dict[tuple[str, str], BatchScorer] = {}  # by source, the latest last
+        self._tuned: dict[tuple, BatchScorer] = {}  # a loaded model with other thresholds, by both
         self._failed: tuple[tuple[str, str], float, str] | None = None  # (source, when, reason)
 
     def scorer_for(self, source: tuple[str, str], thresholds: dict | None = None) -> tuple[BatchScorer | None, str | None]:
         """(the scorer for this model, with these thresholds if given, None), or (None, why it cannot be loaded here)."""
-        if self._scorer is None or self._scorer.source != source:
+        scorer = self._loaded.get(source)
+        if scorer is None:
             scorer, reason = self._load(source)
             if scorer is None:
                 return None, reason
-        if thresholds is None or thresholds == self._scorer.thresholds:
-            return self._scorer, None
-        key = json.dumps(thresholds, sort_keys=True)
+        if thresholds is None or thresholds == scorer.thresholds:
+            return scorer, None
+        key = (source, json.dumps(thresholds, sort_keys=True))
         if key not in self._tuned:
-            self._tuned[key] = BatchScorer(self._scorer.model, self.timeout_s, thresholds)
+            self._tuned[key] = BatchScorer(scorer.model, self.timeout_s, thresholds)
         return self._tuned[key], None
 
     def _load(self, source: tuple[str, str]) -> tuple[BatchScorer | None, str | None]:
@@ -105,8 +114,12 @@ class ModelCopy:
             log.warning("intake writer process: %s: %s", reason, error)
             self._failed = (source, time.monotonic(), reason)
             return None, reason
-        self._scorer, self._failed, self._tuned = BatchScorer(model, self.timeout_s), None, {}  # the previous model goes
-        return self._scorer, None
+        scorer = self._loaded[source] = BatchScorer(model, self.timeout_s)
+        self._failed = None
+        for old in list(self._loaded)[:-self.KEPT]:  # older models go, with their tuned variants
+            del self._loaded[old]
+            self._tuned = {key: tuned for key, tuned in self._tuned.items() if key[0] != old}
+        return scorer, None
 
     def score(self, batch: list[Submission], asked: list) -> tuple[list[Submission], tuple]:
         """The batch scored as the server asked ((model source, thresholds) per submission, None:
@@ -121,7 +134,12 @@ class ModelCopy:
             attached.append(replace(submission, deferred_scorer=scorer) if scorer is not None
                             else replace(submission, unscored_reason=reason))
         started = time.perf_counter()
-        scored = score_deferred(attached, self.timeout_s)
+        try:
+            scored = score_deferred(attached, self.timeout_s)
+        except Exception as error:  # noqa: BLE001 - the comments are still written, unscored
+            log.exception("intake writer process: scoring failed")
+            scored = [replace(submission, unscored_reason=f"scoring failed: {type(error).__name__}", deferred_scorer=None)
+                      if submission.deferred_scorer is not None else submission for submission in attached]
         mine = [submission for submission, request in zip(scored, asked) if request is not None]
         reasons = [submission.unscored_reason for submission in mine if submission.unscored_reason]
         share = (time.perf_counter() - started) / max(1, len(mine))

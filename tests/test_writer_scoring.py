@@ -92,7 +92,7 @@ def test_the_writer_process_scores_each_comment_exactly_as_the_model_does_here(s
     assert SCORING_SECONDS._sum.get() > observed[0]
 
 
-def test_a_model_swapped_in_the_server_scores_the_next_comments_in_the_writer_process(scoring_app, tiny_models):
+def test_a_model_swapped_in_the_server_scores_the_next_comments_in_the_writer_process(scoring_app, shipped, tiny_models):
     app = scoring_app()
     _site, auth = site_auth(app)
     first = app.test_client().post("/api/v1/comments", json=_bodies()[0], headers=auth)
@@ -101,7 +101,8 @@ def test_a_model_swapped_in_the_server_scores_the_next_comments_in_the_writer_pr
     body = _bodies(tag="-after")[4]
     second = app.test_client().post("/api/v1/comments", json=body, headers=auth)
     assert (first.status_code, second.status_code) == (202, 202)
-    assert _stored(app, first).model_version != "test-1"
+    before = _stored(app, first)
+    assert (before.model_version, before.unscored_reason) == (shipped.version, None)
     comment = _stored(app, second)
     expected = tiny.score(body["content"], author_name=body["author_name"])
     assert (comment.model_version, comment.spam_score, comment.abuse_score) == ("test-1", expected.spam, expected.abuse)
@@ -156,10 +157,10 @@ def test_a_model_the_writer_process_cannot_load_costs_the_scores_not_the_comment
 class _SlowModel:
     """Takes `seconds` per comment; fails on the text "boom"."""
 
-    version, thresholds, source = "slow-1", {}, ("nowhere", "slow-1")
+    version, thresholds = "slow-1", {}
 
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
+    def __init__(self, seconds: float, source=("nowhere", "slow-1")) -> None:
+        self.seconds, self.source = seconds, source
 
     def score(self, content, author_name="", author_url=""):
         if content == "boom":
@@ -169,12 +170,48 @@ class _SlowModel:
 
 
 def test_a_batch_in_process_keeps_to_its_budget_and_a_failure_costs_one_comment():
-    scorer = BatchScorer(_SlowModel(0.03), timeout_s=0.05)
+    scorer = BatchScorer(_SlowModel(0.2), timeout_s=0.3)
     results = scorer.score_batch([("a", "", ""), ("boom", "", ""), ("b", "", ""), ("c", "", ""), ("d", "", "")])
     assert results[0] == "scores of a" and isinstance(results[1], ValueError)
     assert isinstance(results[2], TimeoutError)  # finished past the budget: discarded
     assert all(isinstance(result, TimeoutError) for result in results[3:])  # not even started
     assert BatchScorer(_SlowModel(0), timeout_s=1).score_batch([("x", "", "")]) == ["scores of x"]
+
+
+def test_without_the_writer_process_a_slow_model_costs_the_score_within_budget_not_the_wait():
+    from moderation.core.scoring import score_submission, scores_in_batches
+
+    slow = BatchScorer(_SlowModel(2.0), timeout_s=0.1)
+    started = time.monotonic()
+    scores, reason = score_submission(slow, "Un avis", "Amina", None, timeout_s=0.1)
+    assert (scores, reason) == (None, "scoring took longer than 100 ms")
+    assert time.monotonic() - started < 1.5  # the request did not wait for the 2 s scoring
+    # A model built in memory, which the writer process could not load, is scored where it is.
+    assert scores_in_batches(slow) and not scores_in_batches(BatchScorer(_SlowModel(0, source=None), timeout_s=1))
+
+
+def test_the_writer_process_keeps_the_two_latest_models_so_a_swap_loads_each_once(tiny_models, tmp_path, monkeypatch):
+    import moderation.classifier
+
+    loads = []
+    real = moderation.classifier.load_model
+
+    def counting(directory, version=None):
+        loads.append(str(directory))
+        return real(directory, version)
+
+    monkeypatch.setattr(moderation.classifier, "load_model", counting)
+    third = tmp_path / "third"
+    shutil.copytree(tiny_models, third)
+    old, new, newest = (str(REPO_MODELS_DIR), load_model(REPO_MODELS_DIR).version), (str(tiny_models), "test-1"), (str(third), "test-1")
+    copy = ModelCopy(timeout_s=1.0)
+    for source in (old, new, old, new, old):  # comments prepared on both sides of a swap, interleaved
+        scorer, reason = copy.scorer_for(source)
+        assert reason is None and scorer.source == source
+    assert loads == [old[0], new[0]]
+    copy.scorer_for(newest)
+    copy.scorer_for(old)  # the oldest of three was let go
+    assert loads == [old[0], new[0], newest[0], old[0]]
 
 
 def test_a_model_that_would_not_load_is_tried_again_only_after_a_while(tiny_models, tmp_path, monkeypatch):

@@ -33,7 +33,9 @@ def readyz():
         if pool is not None:  # informative only: while workers load, comments are scored in process
             checks["scoring"] = "worker processes" if pool.holds(holder.current) else "in process (workers loading)"
         elif getattr(holder.scorer, "place", None):
-            checks["scoring"] = holder.scorer.place
+            writer = current_app.extensions.get("moderation.intake_writer")
+            running = writer is not None and writer.running
+            checks["scoring"] = holder.scorer.place if running else "in process (intake writer not running)"
     else:
         checks["model"] = f"none ({holder.load_error or 'not loaded'})"
         # A shipped model that failed to load is not ready; a deployment without one may run unscored.

@@ -59,8 +59,9 @@ def score_submission(scorer, content: str, author_name: str, author_url: str | N
         reason = "no model loaded"
     else:
         too_slow = f"scoring took longer than {int(timeout_s * 1000)} ms"
-        # A scorer of the worker processes bounds its own time (it replaces a worker that overruns).
-        inline = _trusted(scorer) or scores_in_batches(scorer)
+        # A scorer of the worker processes bounds its own time (it replaces a worker that overruns);
+        # one that scores in this process does not, and starts on probation like any other.
+        inline = _trusted(scorer) or bool(getattr(scorer, "bounds_own_time", False))
         started = time.perf_counter()
         try:
             if inline:
@@ -99,16 +100,17 @@ def note_scored_elsewhere(seconds_each: float, scored: int, unscored_reasons: li
 
 
 def scores_in_batches(scorer) -> bool:
-    """Whether this scorer scores a batch at once (the scoring processes, once they hold its model)."""
+    """Whether this scorer scores a batch at once, so the writer may score its batch with it: the
+    scoring processes once they hold its model, or the intake writer process (writer_scoring)."""
     return bool(getattr(scorer, "batches", False))
 
 
 def score_batch(scorer, requests: list[tuple[str, str, str | None]], timeout_s: float) -> list[tuple]:
     """(Scores, None) or (None, reason) for each (content, author name, author URL), in order.
 
-    One call for the intake writer's whole batch, within one budget (scoring_pool.score_batch):
-    a request thread then waits once, for its comment to be written, instead of also waiting
-    for its score."""
+    One call for the intake writer's whole batch, within one budget (scoring_pool.score_batch,
+    or writer_scoring.BatchScorer in the writer process): a request thread then waits once, for
+    its comment to be written, instead of also waiting for its score."""
     too_slow = f"scoring took longer than {int(timeout_s * 1000)} ms"
     started = time.perf_counter()
     try:
