@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,8 +26,9 @@ class BatchScorer:
 
     The server's intake scores with one (the holder wraps its model, ModelHolder.score_in) so that
     request threads leave the scoring to the writer process, which scores with its own BatchScorer
-    for the same model. Scoring in process cannot be interrupted: a comment that overruns the
-    budget is discarded as too slow, and the comments after it are not scored."""
+    for the same model. A comment that overruns the budget is discarded as too slow, and the
+    comments after it are not scored. In a main thread (the writer process's) the budget's alarm
+    also interrupts a comment whose scoring does not end; elsewhere it is checked between comments."""
 
     place = "intake writer process"  # where comments are scored (/readyz)
 
@@ -48,16 +52,48 @@ class BatchScorer:
         """Each comment's ScoreResult, or the exception that cost it its score, in order."""
         deadline = time.monotonic() + self.timeout_s
         results: list = []
-        for content, author_name, author_url in requests:
-            if time.monotonic() >= deadline:
-                results.append(TimeoutError("the batch's scoring budget is spent"))
-                continue
-            try:
-                result = self.model.score(content, author_name=author_name, author_url=author_url)
-            except Exception as error:  # noqa: BLE001 - one comment's failure is that comment's
-                result = error
-            results.append(result if time.monotonic() <= deadline else TimeoutError("scored too late"))
-        return results
+        try:
+            with _alarm(self.timeout_s):
+                for content, author_name, author_url in requests:
+                    if time.monotonic() >= deadline:
+                        break
+                    try:
+                        result = self.model.score(content, author_name=author_name, author_url=author_url)
+                    except Exception as error:  # noqa: BLE001 - one comment's failure is that comment's
+                        result = error
+                    results.append(result if time.monotonic() <= deadline else TimeoutError("scored too late"))
+        except _Overrun:
+            pass  # the comment being scored, and those after it, are too late
+        return results + [TimeoutError("the batch's scoring budget is spent")] * (len(requests) - len(results))
+
+
+class _Overrun(BaseException):
+    """Raised inside the scoring by the budget's alarm (not an Exception: a model must not catch it)."""
+
+
+@contextmanager
+def _alarm(seconds: float):
+    """Interrupt the block with _Overrun after `seconds`, in a main thread; elsewhere do nothing.
+
+    Signal handlers run in the main thread only: the writer process scores there, the server's
+    request threads (scoring while no writer runs) do not."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+    armed = True
+
+    def ring(_signum, _frame):
+        if armed:  # a signal handled after the block must not raise
+            raise _Overrun()
+
+    previous = signal.signal(signal.SIGALRM, ring)
+    signal.setitimer(signal.ITIMER_REAL, max(seconds, 1e-6))
+    try:
+        yield
+    finally:
+        armed = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 class ScoringInWriter:

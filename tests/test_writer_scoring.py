@@ -178,6 +178,18 @@ def test_a_batch_in_process_keeps_to_its_budget_and_a_failure_costs_one_comment(
     assert BatchScorer(_SlowModel(0), timeout_s=1).score_batch([("x", "", "")]) == ["scores of x"]
 
 
+def test_a_comment_whose_scoring_does_not_end_is_interrupted_at_the_budget_in_the_main_thread():
+    import signal
+
+    before = signal.getsignal(signal.SIGALRM)
+    started = time.monotonic()
+    results = BatchScorer(_SlowModel(30.0), timeout_s=0.2).score_batch([("a", "", ""), ("b", "", "")])
+    assert [type(result) for result in results] == [TimeoutError, TimeoutError]
+    assert time.monotonic() - started < 5  # not the 30 s the model would take
+    assert signal.getsignal(signal.SIGALRM) == before and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    time.sleep(0.3)  # no alarm left to go off later
+
+
 def test_without_the_writer_process_a_slow_model_costs_the_score_within_budget_not_the_wait():
     from moderation.core.scoring import score_submission, scores_in_batches
 
