@@ -44,9 +44,8 @@ class ProcessWriter:
     those comments may or may not be committed, and a retry is refused as a duplicate if they were."""
 
     KIND = "process"  # where the batches are written (/readyz)
-    # Request threads leave the scoring to the child (they defer it: the holder's scorer is a
+    # Request threads leave the scoring to the child (the holder's scorer is a
     # writer_scoring.BatchScorer from start() on), which scores each batch before writing it.
-    SCORES_BATCHES = True
     START_TIMEOUT_S = 60.0
     RETRY_AFTER_S = 60.0
 

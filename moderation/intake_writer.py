@@ -178,12 +178,10 @@ class IntakeWriter:
     when a model is loaded: a child that scores and writes the batches, see cli._writer_in_process.)"""
 
     KIND = "thread"  # where the batches are written (/readyz)
-    # Request threads leave the scoring to this writer, which scores each batch in one call to
-    # the scoring processes before writing it (core.submissions.score_deferred): a request then
-    # waits once instead of twice, and the server hands comments to the workers a batch at a
-    # time. SQLite with the classifier, 4 rounds: 0.26-0.28 -> 0.32 of the ceiling at 32 clients
-    # (bench/README.md, "Intake").
-    SCORES_BATCHES = True
+    # Like the writer process, this writer scores each batch before writing it, here in one call
+    # to the scoring processes (submit_comment defers the scoring to any writer): a request then
+    # waits once instead of twice. SQLite with the classifier, 4 rounds: 0.26-0.28 -> 0.32 of the
+    # ceiling at 32 clients (bench/README.md, "Intake").
 
     def __init__(self, app, settings: IntakeSettings, max_batch: int = 64, analyze_after: int = 1000) -> None:
         self.app, self.settings, self.max_batch, self.analyze_after = app, settings, max_batch, analyze_after

@@ -269,11 +269,9 @@ class PooledScorer:
         """Whether score_batch() runs in the workers now (not while they load this model)."""
         return self.pool.holds(self.model)
 
-    @property
-    def bounds_own_time(self) -> bool:
-        """Whether score() keeps to the budget by itself: in the workers (the pool replaces one that
-        overruns), not while they load this model (scored in process then)."""
-        return self.pool.holds(self.model)
+    # Whether score() keeps to the budget by itself: in the workers, as for batches (the pool
+    # replaces one that overruns), not while they load this model (scored in process then).
+    bounds_own_time = batches
 
     def score_batch(self, requests: list[tuple[str, str, str]]) -> list:
         return self.pool.score_batch(self.model, requests)

@@ -105,10 +105,11 @@ def submit_comment(
 ) -> AcceptedComment:
     """Accept a comment: it is committed (with its decision and event) before this returns.
 
-    `writer` is a group-commit writer (moderation.intake_writer) when the process runs one;
-    otherwise the comment is written in its own transaction on `session`."""
+    `writer` is a group-commit writer (moderation.intake_writer) when the process runs one: it
+    scores its batch before writing it, so a scorer that scores batches is left to it; otherwise
+    the comment is scored and written in its own transaction on `session`."""
     submission = prepare(site, data, scorer=scorer, settings=settings, now=now, idempotent=idempotent,
-                         defer_scoring=getattr(writer, "SCORES_BATCHES", False))
+                         defer_scoring=writer is not None)
     if writer is not None:
         try:
             return writer(submission)

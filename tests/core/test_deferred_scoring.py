@@ -95,8 +95,6 @@ def test_a_batch_spanning_a_model_swap_is_scored_by_each_submissions_own_scorer(
 
 def test_a_deferred_comment_whose_writer_stopped_is_scored_before_the_request_writes_it(app):
     class StoppedWriter:
-        SCORES_BATCHES = True
-
         def __call__(self, submission):
             assert submission.deferred_scorer is not None  # the request left the scoring to the writer
             raise WriterClosed()
